@@ -1,0 +1,240 @@
+//! The bot swarm behind `harvest-bots`.
+//!
+//! Each bot is a real player: it registers (or logs in when its account exists), asks
+//! `/v1/play` for a connect token, connects over UDP and plays a [`Scenario`]. Logins run on a
+//! small tokio runtime with bounded concurrency; each connected bot is its own headless
+//! lightyear app (one `Client` per app is all lightyear supports), and a few threads step them
+//! round-robin. Bots act a few times per second at most, so several hundred fit on two cores
+//! beside the shard.
+
+pub mod report;
+mod scenario;
+
+pub use report::Report;
+pub use scenario::Scenario;
+
+use crate::http::SidecarApi;
+use crate::net::NetClient;
+use report::Collector;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SwarmConfig {
+    pub sidecar_url: String,
+    pub bots: usize,
+    pub duration: Duration,
+    pub scenario: Scenario,
+    pub user_prefix: String,
+    pub password: String,
+    /// Threads stepping bot apps.
+    pub threads: usize,
+    /// Bot frames per second.
+    pub hz: u32,
+    /// Concurrent HTTP logins.
+    pub login_concurrency: usize,
+}
+
+/// Live counters shared by every bot thread (read by the progress line).
+#[derive(Default)]
+struct Live {
+    connected: AtomicU64,
+    accepted: AtomicU64,
+    rejected: AtomicU64,
+    logged_in: AtomicU64,
+}
+
+struct NewBot {
+    name: String,
+    token: String,
+    login_started: Instant,
+}
+
+/// Run the swarm to completion and build the report. `progress` is called about every 5 s.
+pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    let cpu0 = report::cpu_seconds();
+    let live = Arc::new(Live::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let collector = Arc::new(std::sync::Mutex::new(Collector::default()));
+    let threads = cfg.threads.max(1);
+
+    // Bot threads: each owns the apps of the bots sent to it.
+    let mut senders = Vec::new();
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let (tx, rx) = crossbeam_channel::unbounded::<NewBot>();
+        senders.push(tx);
+        let (live, stop, collector, scenario, hz) = (live.clone(), stop.clone(), collector.clone(), cfg.scenario, cfg.hz.max(1));
+        handles.push(std::thread::Builder::new().name(format!("bots-{t}")).spawn(move || {
+            bot_thread(rx, live, stop, collector, scenario, hz);
+        })?);
+    }
+
+    // Logins on a small runtime, bounded so the sidecar sees a realistic but finite storm.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let api = SidecarApi::new(&cfg.sidecar_url);
+    let sem = Arc::new(tokio::sync::Semaphore::new(cfg.login_concurrency.max(1)));
+    for i in 0..cfg.bots {
+        let (api, sem, tx, live, collector) = (api.clone(), sem.clone(), senders[i % threads].clone(), live.clone(), collector.clone());
+        let name = format!("{}{}", cfg.user_prefix, i);
+        let password = cfg.password.clone();
+        rt.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let login_started = Instant::now();
+            let result = async {
+                let tokens = login_with_retry(&api, &name, &password).await?;
+                let play = api.play(&tokens.access_token).await?;
+                anyhow::Ok(play)
+            }
+            .await;
+            match result {
+                Ok(play) => {
+                    live.logged_in.fetch_add(1, Relaxed);
+                    let _ = tx.send(NewBot { name, token: play.connect_token, login_started });
+                }
+                Err(e) => collector.lock().expect("collector lock").error(format!("login: {e:#}")),
+            }
+        });
+    }
+    drop(senders);
+
+    let mut last = Instant::now();
+    while started.elapsed() < cfg.duration {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.elapsed() >= Duration::from_secs(5) {
+            last = Instant::now();
+            progress(&format!(
+                "t={:>4.0}s logged_in={}/{} connected={} accepted={} rejected={}",
+                started.elapsed().as_secs_f64(),
+                live.logged_in.load(Relaxed),
+                cfg.bots,
+                live.connected.load(Relaxed),
+                live.accepted.load(Relaxed),
+                live.rejected.load(Relaxed)
+            ));
+        }
+    }
+    let connected_at_end = live.connected.load(Relaxed);
+    stop.store(true, Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    rt.shutdown_timeout(Duration::from_secs(1));
+    let wall = started.elapsed();
+    let cpu = report::cpu_seconds() - cpu0;
+    let c = collector.lock().expect("collector lock");
+    Ok(Report::build(cfg, &c, connected_at_end, wall, cpu))
+}
+
+async fn login_with_retry(api: &SidecarApi, name: &str, password: &str) -> anyhow::Result<harvest_shared::api::TokenResponse> {
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..8 {
+        match api.register_or_login(name, password).await {
+            Ok(t) => return Ok(t),
+            Err(e) if matches!(e.code(), Some("rate_limited" | "busy")) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    anyhow::bail!("{name}: still rate-limited after retries")
+}
+
+struct Bot {
+    name: String,
+    client: NetClient,
+    login_started: Instant,
+    connected_at: Option<Instant>,
+    first_state: bool,
+    brain: scenario::Brain,
+    counted_connected: bool,
+}
+
+fn bot_thread(
+    rx: crossbeam_channel::Receiver<NewBot>,
+    live: Arc<Live>,
+    stop: Arc<AtomicBool>,
+    collector: Arc<std::sync::Mutex<Collector>>,
+    scenario: Scenario,
+    hz: u32,
+) {
+    let period = Duration::from_secs_f64(1.0 / hz as f64);
+    let mut bots: Vec<Bot> = Vec::new();
+    let mut deadline = Instant::now();
+    let mut local = Collector::default();
+    while !stop.load(Relaxed) {
+        while let Ok(nb) = rx.try_recv() {
+            match NetClient::connect(&nb.token) {
+                Ok(client) => bots.push(Bot {
+                    name: nb.name,
+                    client,
+                    login_started: nb.login_started,
+                    connected_at: None,
+                    first_state: false,
+                    brain: scenario::Brain::new(scenario),
+                    counted_connected: false,
+                }),
+                Err(e) => local.error(format!("{}: connect: {e}", nb.name)),
+            }
+        }
+        for bot in bots.iter_mut() {
+            bot.client.update();
+            let connected = bot.client.is_connected();
+            if connected && !bot.counted_connected {
+                bot.counted_connected = true;
+                bot.connected_at = Some(Instant::now());
+                live.connected.fetch_add(1, Relaxed);
+                local.ever_connected += 1;
+            } else if !connected && bot.counted_connected {
+                bot.counted_connected = false;
+                live.connected.fetch_sub(1, Relaxed);
+                local.error(format!("{}: disconnected ({:?})", bot.name, bot.client.kicked().map(|k| k.reason)));
+            }
+            if !bot.first_state {
+                if let Some(_state) = bot.client.farm() {
+                    bot.first_state = true;
+                    local.login_to_first_state_ms.push(bot.login_started.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            if connected && bot.first_state {
+                bot.brain.step(&mut bot.client);
+            }
+            for n in bot.client.take_notices() {
+                if n.result.is_ok() {
+                    live.accepted.fetch_add(1, Relaxed);
+                    local.accepted += 1;
+                } else {
+                    live.rejected.fetch_add(1, Relaxed);
+                    local.rejected += 1;
+                    local.reject_reasons.push(format!("{:?}", n.result));
+                }
+                bot.brain.answered(n.request_id);
+            }
+        }
+        deadline += period;
+        let now = Instant::now();
+        if now < deadline {
+            std::thread::sleep(deadline - now);
+        } else {
+            deadline = now;
+        }
+    }
+    let end = Instant::now();
+    for bot in bots.iter_mut() {
+        let stats = bot.client.stats();
+        if let Some(at) = bot.connected_at {
+            local.client_seconds += end.duration_since(at).as_secs_f64();
+            local.bytes_in += stats.bytes_in;
+            local.bytes_out += stats.bytes_out;
+            local.rtt_ms.push(stats.rtt.as_secs_f64() * 1e3);
+        }
+        if bot.client.is_connected() {
+            bot.client.disconnect();
+        }
+    }
+    collector.lock().expect("collector lock").merge(local);
+}

@@ -1,0 +1,176 @@
+//! The swarm's JSON report and the counters it is built from.
+
+use super::SwarmConfig;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Per-thread tallies, merged at the end.
+#[derive(Default)]
+pub(crate) struct Collector {
+    pub ever_connected: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub client_seconds: f64,
+    pub rtt_ms: Vec<f64>,
+    pub login_to_first_state_ms: Vec<f64>,
+    pub errors: Vec<String>,
+    pub reject_reasons: Vec<String>,
+}
+
+impl Collector {
+    pub fn error(&mut self, e: String) {
+        self.errors.push(e);
+    }
+
+    pub fn merge(&mut self, o: Collector) {
+        self.ever_connected += o.ever_connected;
+        self.accepted += o.accepted;
+        self.rejected += o.rejected;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+        self.client_seconds += o.client_seconds;
+        self.rtt_ms.extend(o.rtt_ms);
+        self.login_to_first_state_ms.extend(o.login_to_first_state_ms);
+        self.errors.extend(o.errors);
+        self.reject_reasons.extend(o.reject_reasons);
+    }
+}
+
+pub(crate) struct Percentiles;
+
+impl Percentiles {
+    /// (p50, p99) of `v` (nearest rank); (0, 0) when empty.
+    pub fn of(v: &mut [f64]) -> (f64, f64) {
+        if v.is_empty() {
+            return (0.0, 0.0);
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let at = |p: f64| v[(((p / 100.0) * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        (at(50.0), at(99.0))
+    }
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct Machine {
+    pub hostname: String,
+    pub cpus: usize,
+    pub os: String,
+    pub cpu_model: String,
+}
+
+impl Machine {
+    pub fn this() -> Self {
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+            .unwrap_or_default();
+        Machine {
+            hostname: std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).unwrap_or_default(),
+            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            os: std::env::consts::OS.to_owned(),
+            cpu_model,
+        }
+    }
+}
+
+/// The JSON a run writes to `--report`.
+#[derive(Serialize, Debug, Clone)]
+pub struct Report {
+    pub scenario: String,
+    pub bots: usize,
+    /// Bots connected when the run ended.
+    pub connected: u64,
+    /// Bots that connected at some point.
+    pub ever_connected: u64,
+    pub actions_accepted: u64,
+    pub actions_rejected: u64,
+    pub bytes_in_per_client_per_s: f64,
+    pub bytes_out_per_client_per_s: f64,
+    pub rtt_ms_p50: f64,
+    pub rtt_ms_p99: f64,
+    pub login_to_first_state_ms_p50: f64,
+    pub login_to_first_state_ms_p99: f64,
+    pub duration_s: f64,
+    /// CPU used by the bot process itself, as % of one core over the run.
+    pub bots_cpu_percent: f64,
+    pub bots_rss_mb: f64,
+    /// Distinct errors with how often each happened.
+    pub errors: Vec<String>,
+    /// Reject reasons with counts.
+    pub rejects: BTreeMap<String, u64>,
+    pub machine: Machine,
+}
+
+impl Report {
+    pub(crate) fn build(cfg: &SwarmConfig, c: &Collector, connected: u64, wall: Duration, cpu_s: f64) -> Report {
+        let (mut rtt, mut l2s) = (c.rtt_ms.clone(), c.login_to_first_state_ms.clone());
+        let (rtt50, rtt99) = Percentiles::of(&mut rtt);
+        let (l50, l99) = Percentiles::of(&mut l2s);
+        let per = |b: u64| if c.client_seconds > 0.0 { b as f64 / c.client_seconds } else { 0.0 };
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for e in &c.errors {
+            *counts.entry(e.clone()).or_default() += 1;
+        }
+        let errors = counts.into_iter().map(|(e, n)| if n > 1 { format!("{e} (x{n})") } else { e }).take(50).collect();
+        let mut rejects = BTreeMap::new();
+        for r in &c.reject_reasons {
+            *rejects.entry(r.clone()).or_default() += 1;
+        }
+        Report {
+            scenario: format!("{:?}", cfg.scenario).to_lowercase(),
+            bots: cfg.bots,
+            connected,
+            ever_connected: c.ever_connected,
+            actions_accepted: c.accepted,
+            actions_rejected: c.rejected,
+            bytes_in_per_client_per_s: per(c.bytes_in),
+            bytes_out_per_client_per_s: per(c.bytes_out),
+            rtt_ms_p50: rtt50,
+            rtt_ms_p99: rtt99,
+            login_to_first_state_ms_p50: l50,
+            login_to_first_state_ms_p99: l99,
+            duration_s: wall.as_secs_f64(),
+            bots_cpu_percent: 100.0 * cpu_s / wall.as_secs_f64().max(1e-9),
+            bots_rss_mb: rss_mb(),
+            errors,
+            rejects,
+            machine: Machine::this(),
+        }
+    }
+}
+
+/// User + system CPU seconds of this process (from /proc/self/stat).
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th there.
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Resident set size in MB.
+pub fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_nearest_rank() {
+        let mut v: Vec<f64> = (1..=100).map(|x| x as f64).collect();
+        assert_eq!(Percentiles::of(&mut v), (50.0, 99.0));
+        assert_eq!(Percentiles::of(&mut []), (0.0, 0.0));
+        let mut one = [7.0];
+        assert_eq!(Percentiles::of(&mut one), (7.0, 7.0));
+    }
+}

@@ -1,0 +1,337 @@
+//! The farm screen: seed picker, plot grid, inventory, and a status line with the shard's
+//! answers. Clicking a plot plants the selected seed on an empty plot, waters a growing one,
+//! or harvests a ripe one.
+
+use super::style::*;
+use super::{Account, ClientContent, GuiOptions, Screen};
+use crate::net::{Action, Inbox, my_farm, send_action};
+use bevy::prelude::*;
+use harvest_shared::farming::{self, Plot};
+use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::time::Tick;
+use lightyear::prelude::{Client, Connected, Disconnected};
+
+#[derive(Component)]
+pub struct PlotButton(pub u16);
+#[derive(Component)]
+struct SeedButton(CropId);
+#[derive(Component)]
+struct PlotLabel(u16);
+#[derive(Component)]
+struct InventoryText;
+#[derive(Component)]
+struct StatusLine;
+#[derive(Component)]
+struct HeaderText;
+#[derive(Component)]
+struct Grid;
+
+#[derive(Resource)]
+struct FarmUi {
+    seed: CropId,
+    status: String,
+    next_request: u32,
+    built_plots: usize,
+    shown_at: f32,
+    demo_done: bool,
+    screenshot_taken: Option<f32>,
+}
+
+fn wait_for_farm(world: &mut World) {
+    if my_farm(world).is_some() {
+        world.resource_mut::<NextState<Screen>>().set(Screen::Farm);
+        return;
+    }
+    let mut q = world.query_filtered::<&Disconnected, With<Client>>();
+    if let Some(d) = q.iter(world).next() {
+        let reason = format!("Disconnected: {:?}", d.reason);
+        despawn_clients(world);
+        super::login::back_to_login(world, reason);
+    }
+}
+
+fn despawn_clients(world: &mut World) {
+    let mut q = world.query_filtered::<Entity, With<Client>>();
+    let clients: Vec<Entity> = q.iter(world).collect();
+    for c in clients {
+        world.despawn(c);
+    }
+}
+
+fn connecting_screen(mut commands: Commands) {
+    commands.spawn((
+        DespawnOnExit(Screen::Connecting),
+        Node { width: Val::Percent(100.0), height: Val::Percent(100.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, ..default() },
+        BackgroundColor(BG),
+        children![text("Connecting to your farm…", 28.0, TEXT)],
+    ));
+}
+
+fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
+    let cheapest = content.0.crops.values().min_by_key(|c| c.seed_price).map(|c| c.id.clone()).unwrap_or_else(|| CropId::new("radish"));
+    commands.insert_resource(FarmUi {
+        seed: cheapest,
+        status: "Click a plot: plant on soil, water a young crop, harvest a ripe one.".into(),
+        next_request: 1,
+        built_plots: 0,
+        shown_at: time.elapsed_secs(),
+        demo_done: false,
+        screenshot_taken: None,
+    });
+    let seeds: Vec<_> = content
+        .0
+        .crops
+        .values()
+        .map(|c| (SeedButton(c.id.clone()), format!("{} ({}c)", c.name, c.seed_price)))
+        .collect();
+    commands
+        .spawn((
+            DespawnOnExit(Screen::Farm),
+            Node { width: Val::Percent(100.0), height: Val::Percent(100.0), flex_direction: FlexDirection::Column, padding: UiRect::all(Val::Px(16.0)), ..default() },
+            BackgroundColor(BG),
+        ))
+        .with_children(|root| {
+            root.spawn((HeaderText, text("", 28.0, RIPE)));
+            root.spawn(Node { flex_direction: FlexDirection::Row, flex_wrap: FlexWrap::Wrap, margin: UiRect::vertical(Val::Px(8.0)), ..default() })
+                .with_children(|row| {
+                    row.spawn(text("Seed: ", 18.0, TEXT));
+                    for (marker, label) in seeds {
+                        row.spawn(button(marker, label, 170.0));
+                    }
+                });
+            root.spawn(Node { flex_direction: FlexDirection::Row, ..default() }).with_children(|main| {
+                main.spawn((
+                    Grid,
+                    Node {
+                        display: Display::Grid,
+                        grid_template_columns: RepeatedGridTrack::px(4, 150.0),
+                        row_gap: Val::Px(8.0),
+                        column_gap: Val::Px(8.0),
+                        padding: UiRect::all(Val::Px(8.0)),
+                        ..default()
+                    },
+                    BackgroundColor(PANEL),
+                ));
+                main.spawn((
+                    Node { flex_direction: FlexDirection::Column, margin: UiRect::left(Val::Px(16.0)), padding: UiRect::all(Val::Px(12.0)), width: Val::Px(260.0), ..default() },
+                    BackgroundColor(PANEL),
+                    children![text("Inventory", 22.0, RIPE), (InventoryText, text("", 18.0, TEXT))],
+                ));
+            });
+            root.spawn((StatusLine, text("", 18.0, TEXT), Node { margin: UiRect::top(Val::Px(10.0)), ..default() }));
+        });
+}
+
+/// Create the plot buttons once the farm's size is known.
+fn build_grid(mut commands: Commands, mut ui: ResMut<FarmUi>, grid: Query<Entity, With<Grid>>, farms: Query<&harvest_shared::farming::Farm>) {
+    let Ok(grid) = grid.single() else { return };
+    let Some(farm) = farms.iter().next() else { return };
+    if ui.built_plots == farm.plots.len() {
+        return;
+    }
+    ui.built_plots = farm.plots.len();
+    commands.entity(grid).despawn_children();
+    commands.entity(grid).with_children(|g| {
+        for i in 0..farm.plots.len() as u16 {
+            g.spawn((
+                Button,
+                PlotButton(i),
+                Node { width: Val::Px(150.0), height: Val::Px(90.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, border_radius: BorderRadius::all(Val::Px(6.0)), ..default() },
+                BackgroundColor(SOIL),
+                children![(PlotLabel(i), text("", 16.0, TEXT))],
+            ));
+        }
+    });
+}
+
+fn plot_label(plot: &Plot, content: &harvest_shared::content::Content, now: Tick) -> (String, Color) {
+    match plot {
+        Plot::Empty => ("soil".into(), SOIL),
+        Plot::Growing(g) => {
+            let name = content.crop(&g.crop).map(|c| c.name.as_str()).unwrap_or(g.crop.as_str());
+            if g.is_ripe(now) {
+                (format!("{name}\nRIPE - harvest!"), RIPE)
+            } else {
+                let total = g.planted_at.until(g.ripe_at).max(1);
+                let pct = 100 * g.planted_at.until(now).min(total) / total;
+                let secs = now.until(g.ripe_at) as f32 * harvest_shared::time::WORLD_TICK_MS as f32 / 1000.0;
+                let water = if g.watered { "watered" } else { "needs water" };
+                (format!("{name} {pct}%\n{secs:.0}s - {water}"), if g.watered { WATERED } else { GROWING })
+            }
+        }
+    }
+}
+
+fn render(
+    world_farm: Query<(&harvest_shared::protocol::PlayerInfo, &harvest_shared::farming::Farm, &harvest_shared::farming::Inventory)>,
+    content: Res<ClientContent>,
+    ui: Res<FarmUi>,
+    account: Res<Account>,
+    mut labels: Query<(&PlotLabel, &mut Text), (Without<InventoryText>, Without<StatusLine>, Without<HeaderText>)>,
+    mut plots: Query<(&PlotButton, &mut BackgroundColor), Without<SeedButton>>,
+    mut seeds: Query<(&SeedButton, &mut BorderColor, &mut Node)>,
+    mut inv_text: Query<&mut Text, (With<InventoryText>, Without<StatusLine>, Without<HeaderText>)>,
+    mut status: Query<&mut Text, (With<StatusLine>, Without<InventoryText>, Without<HeaderText>)>,
+    mut header: Query<&mut Text, (With<HeaderText>, Without<InventoryText>, Without<StatusLine>)>,
+) {
+    let Some((info, farm, inv)) = world_farm.iter().next() else { return };
+    let now = Tick::now();
+    for (l, mut t) in &mut labels {
+        if let Some(p) = farm.plots.get(l.0 as usize) {
+            t.0 = plot_label(p, &content.0, now).0;
+        }
+    }
+    for (b, mut bg) in &mut plots {
+        if let Some(p) = farm.plots.get(b.0 as usize) {
+            bg.0 = plot_label(p, &content.0, now).1;
+        }
+    }
+    for (s, mut border, mut node) in &mut seeds {
+        let selected = s.0 == ui.seed;
+        node.border = UiRect::all(Val::Px(if selected { 3.0 } else { 0.0 }));
+        *border = BorderColor::all(if selected { RIPE } else { BUTTON });
+    }
+    let zone = content.0.zone(&info.zone).map(|z| z.name.clone()).unwrap_or(info.zone.to_string());
+    for mut h in &mut header {
+        h.0 = format!("{}'s farm - {zone}", account.username);
+    }
+    for mut t in &mut inv_text {
+        let mut s = format!("Coins: {}\n", inv.coins);
+        for (item, n) in &inv.items {
+            let name = content.0.items.get(item).map(|i| i.name.as_str()).unwrap_or(item.as_str());
+            s.push_str(&format!("{name}: {n}\n"));
+        }
+        if inv.items.is_empty() {
+            s.push_str("(no produce yet)");
+        }
+        t.0 = s;
+    }
+    for mut t in &mut status {
+        t.0 = ui.status.clone();
+    }
+}
+
+/// Decide what a click on `plot` means and check it locally with the shard's own rule.
+fn choose(plot: u16, seed: &CropId, world_farm: &(harvest_shared::farming::Farm, harvest_shared::farming::Inventory), content: &harvest_shared::content::Content) -> Result<Action, String> {
+    let (mut f, mut i) = world_farm.clone();
+    let id = PlotId(plot);
+    let now = Tick::now();
+    let action = match f.plots.get(plot as usize) {
+        Some(Plot::Empty) => Action::Plant(id, seed.clone()),
+        Some(Plot::Growing(g)) if g.is_ripe(now) => Action::Harvest(id),
+        Some(Plot::Growing(_)) => Action::Water(id),
+        None => return Err("no such plot".into()),
+    };
+    let check = match &action {
+        Action::Plant(p, c) => farming::plant(&mut f, &mut i, *p, c, content, now),
+        Action::Water(p) => farming::water(&mut f, *p, content, now),
+        Action::Harvest(p) => farming::harvest(&mut f, &mut i, *p, content, now),
+    };
+    check.map(|_| action).map_err(|e| e.to_string())
+}
+
+fn clicks(world: &mut World) {
+    let mut q = world.query::<(&Interaction, Option<&PlotButton>, Option<&SeedButton>)>();
+    let mut pressed_plot = None;
+    let mut pressed_seed = None;
+    for (i, p, s) in q.iter(world) {
+        if *i == Interaction::Pressed {
+            if let Some(p) = p {
+                pressed_plot = Some(p.0);
+            }
+            if let Some(s) = s {
+                pressed_seed = Some(s.0.clone());
+            }
+        }
+    }
+    if let Some(seed) = pressed_seed {
+        world.resource_mut::<FarmUi>().seed = seed;
+    }
+    // Interaction stays Pressed while the button is held: act once per press.
+    let mut last = world.get_resource_or_insert_with::<LastPress>(Default::default);
+    if last.0 == pressed_plot {
+        return;
+    }
+    last.0 = pressed_plot;
+    if let Some(plot) = pressed_plot {
+        click_plot(world, plot);
+    }
+}
+
+#[derive(Resource, Default)]
+struct LastPress(Option<u16>);
+
+fn click_plot(world: &mut World, plot: u16) {
+    let Some((_, farm, inv)) = my_farm(world) else { return };
+    let content = world.resource::<ClientContent>().0.clone();
+    let seed = world.resource::<FarmUi>().seed.clone();
+    match choose(plot, &seed, &(farm, inv), &content) {
+        Ok(action) => {
+            let id = world.resource::<FarmUi>().next_request;
+            world.resource_mut::<FarmUi>().next_request += 1;
+            let label = format!("{action:?}");
+            if send_action(world, id, action) {
+                world.resource_mut::<FarmUi>().status = format!("Sent: {label}");
+            }
+        }
+        Err(why) => world.resource_mut::<FarmUi>().status = format!("Can't: {why}"),
+    }
+}
+
+/// Show the shard's answers; leave on kick or disconnect.
+fn notices(world: &mut World) {
+    let inbox = std::mem::take(&mut world.resource_mut::<Inbox>().notices);
+    for n in inbox {
+        world.resource_mut::<FarmUi>().status = match n.result {
+            Ok(()) => format!("Done (request {}).", n.request_id),
+            Err(e) => format!("Refused: {e}"),
+        };
+    }
+    let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
+    if q.iter(world).next().is_none() {
+        let kicked = world.resource::<Inbox>().kicked.clone();
+        let reason = match kicked {
+            Some(k) => format!("Disconnected by the server: {:?}", k.reason),
+            None => "Lost the connection to the shard.".to_owned(),
+        };
+        world.resource_mut::<Inbox>().kicked = None;
+        despawn_clients(world);
+        super::login::back_to_login(world, reason);
+    }
+}
+
+/// `--demo`: plant the first three plots once; `--screenshot`: capture and exit.
+fn automation(world: &mut World) {
+    let opts = world.resource::<GuiOptions>().clone();
+    let now = world.resource::<Time>().elapsed_secs();
+    let (shown_at, demo_done, shot) = {
+        let ui = world.resource::<FarmUi>();
+        (ui.shown_at, ui.demo_done, ui.screenshot_taken)
+    };
+    if opts.demo && !demo_done && now - shown_at > 1.0 {
+        world.resource_mut::<FarmUi>().demo_done = true;
+        for plot in 0..3 {
+            click_plot(world, plot);
+        }
+    }
+    if let Some(path) = &opts.screenshot {
+        match shot {
+            None if now - shown_at > opts.screenshot_after => {
+                use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+                world.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
+                world.resource_mut::<FarmUi>().screenshot_taken = Some(now);
+            }
+            Some(t) if now - t > 1.5 => {
+                world.write_message(AppExit::Success);
+            }
+            _ => {}
+        }
+    }
+}
+
+pub(super) fn plugin(app: &mut App) {
+    app.add_systems(OnEnter(Screen::Connecting), connecting_screen);
+    app.add_systems(Update, wait_for_farm.run_if(in_state(Screen::Connecting)));
+    app.add_systems(OnEnter(Screen::Farm), setup);
+    app.add_systems(Update, (build_grid, render, clicks, notices, automation).chain().run_if(in_state(Screen::Farm)));
+}

@@ -1,0 +1,248 @@
+//! The lightyear client side, without any window: [`add_network`] adds the client plugins and
+//! the protocol to an app, [`connect`] starts a connection with a connect token from
+//! `/v1/play`, and [`NetClient`] wraps a whole headless app (used by bots and tests).
+//!
+//! Received notices are collected into [`Inbox`]; byte counters and the RTT are kept in
+//! [`NetStats`] so bots can report them.
+
+use base64::Engine as _;
+use bevy::prelude::*;
+use tracing::{info};
+use bevy::state::app::StatesPlugin;
+use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::protocol::{
+    ActionChannel, ActionNotice, HarvestRequest, KickNotice, PlantRequest, PlayerInfo, ProtocolPlugin, WaterRequest,
+};
+use lightyear::connection::ConnectionSystems;
+use lightyear::link::LinkSystems;
+use lightyear::netcode::ConnectToken;
+use lightyear::prelude::client::{ClientPlugins, NetcodeClient, NetcodeConfig};
+use lightyear::prelude::*;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("connect token is not valid base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("connect token is malformed")]
+    Token,
+    #[error("cannot create the netcode client: {0}")]
+    Netcode(String),
+}
+
+/// What the server told us, oldest first. Drained by whoever reads it.
+#[derive(Resource, Default, Debug)]
+pub struct Inbox {
+    pub notices: Vec<ActionNotice>,
+    pub kicked: Option<KickNotice>,
+}
+
+/// Traffic and link quality, for reports.
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct NetStats {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub rtt: Duration,
+}
+
+/// Client plugins, the protocol and our bookkeeping systems. Call before `finish()`.
+pub fn add_network(app: &mut App, tick: Duration) {
+    app.add_plugins(ClientPlugins { tick_duration: tick });
+    // Required with lightyear's default `prediction` feature, or the client panics on sync.
+    app.insert_resource(PredictionManager::default());
+    app.add_plugins(ProtocolPlugin);
+    app.init_resource::<Inbox>().init_resource::<NetStats>();
+    app.add_systems(PreUpdate, count_in.after(LinkSystems::Receive).before(ConnectionSystems::Receive));
+    app.add_systems(PostUpdate, count_out.after(ConnectionSystems::Send).before(LinkSystems::Send));
+    app.add_systems(Update, read_messages);
+}
+
+/// Decode a base64 connect token (as `/v1/play` returns it).
+pub fn decode_token(b64: &str) -> Result<ConnectToken, NetError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim())?;
+    ConnectToken::try_from_bytes(&bytes).map_err(|_| NetError::Token)
+}
+
+/// Spawn the client entity and start connecting. Returns the client entity.
+pub fn connect(world: &mut World, token: ConnectToken) -> Result<Entity, NetError> {
+    let netcode = NetcodeClient::new(Authentication::Token(token), NetcodeConfig::default())
+        .map_err(|e| NetError::Netcode(format!("{e:?}")))?;
+    let entity = world
+        .spawn((
+            Client,
+            LocalAddr(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0)),
+            UdpIo::default(),
+            ReplicationReceiver,
+            netcode,
+        ))
+        .id();
+    world.trigger(Connect { entity });
+    Ok(entity)
+}
+
+// The link queues have no public iterator in 0.30; take each payload out and put it back.
+fn count_in(mut q: Query<&mut Link, With<Client>>, mut stats: ResMut<NetStats>) {
+    for mut link in &mut q {
+        let link = link.bypass_change_detection();
+        let mut held = Vec::with_capacity(link.recv.len());
+        while let Some(p) = link.recv.pop() {
+            stats.bytes_in += p.len() as u64;
+            held.push(p);
+        }
+        for p in held {
+            link.recv.push_raw(p);
+        }
+        stats.rtt = link.stats.rtt;
+    }
+}
+
+fn count_out(mut q: Query<&mut Link, With<Client>>, mut stats: ResMut<NetStats>) {
+    for mut link in &mut q {
+        let link = link.bypass_change_detection();
+        let mut held = Vec::with_capacity(link.send.len());
+        while let Some(p) = link.send.pop() {
+            stats.bytes_out += p.len() as u64;
+            held.push(p);
+        }
+        for p in held {
+            link.send.push(p);
+        }
+    }
+}
+
+fn read_messages(
+    mut notices: Query<&mut MessageReceiver<ActionNotice>, With<Client>>,
+    mut kicks: Query<&mut MessageReceiver<KickNotice>, With<Client>>,
+    mut inbox: ResMut<Inbox>,
+    clients: Query<Entity, (With<Client>, With<Connected>)>,
+    mut commands: Commands,
+) {
+    for mut r in &mut notices {
+        inbox.notices.extend(r.receive());
+    }
+    for mut r in &mut kicks {
+        if let Some(k) = r.receive().last() {
+            info!(reason = ?k.reason, "kicked by the server");
+            inbox.kicked = Some(k);
+            // Leave at once instead of waiting for the timeout.
+            for c in &clients {
+                commands.trigger(Disconnect { entity: c });
+            }
+        }
+    }
+}
+
+/// A farming intent to send.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Plant(PlotId, CropId),
+    Water(PlotId),
+    Harvest(PlotId),
+}
+
+/// Send `action` from the (single) client entity in `world`. Returns false when not connected.
+pub fn send_action(world: &mut World, request_id: u32, action: Action) -> bool {
+    let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
+    let Some(client) = q.iter(world).next() else { return false };
+    let mut e = world.entity_mut(client);
+    match action {
+        Action::Plant(plot, crop) => {
+            if let Some(mut s) = e.get_mut::<MessageSender<PlantRequest>>() {
+                s.send::<ActionChannel>(PlantRequest { request_id, plot, crop });
+            }
+        }
+        Action::Water(plot) => {
+            if let Some(mut s) = e.get_mut::<MessageSender<WaterRequest>>() {
+                s.send::<ActionChannel>(WaterRequest { request_id, plot });
+            }
+        }
+        Action::Harvest(plot) => {
+            if let Some(mut s) = e.get_mut::<MessageSender<HarvestRequest>>() {
+                s.send::<ActionChannel>(HarvestRequest { request_id, plot });
+            }
+        }
+    }
+    true
+}
+
+/// The replicated farm and inventory of this player, if they have arrived.
+pub fn my_farm(world: &mut World) -> Option<(PlayerInfo, Farm, Inventory)> {
+    let mut q = world.query::<(&PlayerInfo, &Farm, &Inventory)>();
+    q.iter(world).next().map(|(p, f, i)| (p.clone(), f.clone(), i.clone()))
+}
+
+/// A complete headless client app, stepped by hand. One per bot: lightyear supports a single
+/// `Client` per app.
+pub struct NetClient {
+    pub app: App,
+    pub client: Entity,
+    next_request: u32,
+}
+
+impl NetClient {
+    /// Build the app and start connecting with the base64 token from `/v1/play`.
+    pub fn connect(token_b64: &str) -> Result<NetClient, NetError> {
+        let token = decode_token(token_b64)?;
+        let mut app = App::new();
+        app.add_plugins((MinimalPlugins, StatesPlugin));
+        add_network(&mut app, Duration::from_millis(50));
+        app.finish();
+        app.cleanup();
+        let client = connect(app.world_mut(), token)?;
+        Ok(NetClient { app, client, next_request: 1 })
+    }
+
+    pub fn update(&mut self) {
+        self.app.update();
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.app.world().get::<Connected>(self.client).is_some()
+    }
+
+    pub fn is_disconnected(&self) -> bool {
+        self.app.world().get::<Disconnected>(self.client).is_some()
+    }
+
+    /// Send an intent; returns its request id (0 if not connected).
+    pub fn send(&mut self, action: Action) -> u32 {
+        let id = self.next_request;
+        if send_action(self.app.world_mut(), id, action) {
+            self.next_request = self.next_request.wrapping_add(1).max(1);
+            id
+        } else {
+            0
+        }
+    }
+
+    pub fn farm(&mut self) -> Option<(PlayerInfo, Farm, Inventory)> {
+        my_farm(self.app.world_mut())
+    }
+
+    pub fn take_notices(&mut self) -> Vec<ActionNotice> {
+        std::mem::take(&mut self.app.world_mut().resource_mut::<Inbox>().notices)
+    }
+
+    pub fn kicked(&self) -> Option<KickNotice> {
+        self.app.world().resource::<Inbox>().kicked.clone()
+    }
+
+    pub fn stats(&self) -> NetStats {
+        *self.app.world().resource::<NetStats>()
+    }
+
+    pub fn disconnect(&mut self) {
+        self.app.world_mut().trigger(Disconnect { entity: self.client });
+        for _ in 0..3 {
+            self.app.update();
+        }
+    }
+}
+
+/// Structured logs to stderr (`RUST_LOG` filters; default warnings only, so bots stay quiet).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,51 @@
+//! `shards`: the directory of live shard processes and the zones each hosts. A registration
+//! lapses unless renewed within the TTL, so a dead shard stops receiving players.
+
+use super::Db;
+use harvest_shared::api::ShardRegistration;
+use harvest_shared::ids::ZoneId;
+use sqlx::Row;
+
+pub struct ShardEntry {
+    pub shard_id: String,
+    pub address: String,
+    pub content_version: String,
+}
+
+impl Db {
+    pub async fn upsert_shard(&self, reg: &ShardRegistration, now: i64) -> Result<(), sqlx::Error> {
+        let zones = serde_json::to_string(&reg.zones).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "INSERT INTO shards (shard_id, address, zones, content_version, last_seen) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (shard_id) DO UPDATE SET address = excluded.address, zones = excluded.zones, \
+             content_version = excluded.content_version, last_seen = excluded.last_seen",
+        )
+        .bind(&reg.shard_id)
+        .bind(&reg.address)
+        .bind(zones)
+        .bind(&reg.content_version)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Live shards hosting `zone`, most recently renewed first.
+    pub async fn shards_for_zone(&self, zone: &ZoneId, fresh_since: i64) -> Result<Vec<ShardEntry>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT shard_id, address, zones, content_version FROM shards WHERE last_seen >= $1 ORDER BY last_seen DESC",
+        )
+        .bind(fresh_since)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let zones: String = row.try_get(2)?;
+            let zones: Vec<ZoneId> = serde_json::from_str(&zones).unwrap_or_default();
+            if zones.contains(zone) {
+                out.push(ShardEntry { shard_id: row.try_get(0)?, address: row.try_get(1)?, content_version: row.try_get(3)? });
+            }
+        }
+        Ok(out)
+    }
+}

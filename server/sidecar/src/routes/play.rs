@@ -1,0 +1,53 @@
+//! `POST /v1/play`: pick the shard hosting the player's zone and mint a netcode connect token
+//! for it. Each call uses a fresh random netcode client id; the account id travels in the
+//! token's encrypted user data, where the client can neither read nor forge it.
+
+use crate::AppState;
+use crate::db::now_secs;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthUser;
+use axum::Json;
+use axum::extract::State;
+use base64::Engine as _;
+use harvest_shared::api::{ErrorBody, PROTOCOL_ID, PlayResponse, encode_user_data};
+use harvest_shared::ids::{AccountId, ZoneId};
+use lightyear_netcode::ConnectToken;
+use std::net::SocketAddr;
+
+/// Mint the base64 of a connect token for `account` to the shard at `addr`.
+pub fn mint_connect_token(state: &AppState, account: AccountId, addr: SocketAddr) -> anyhow::Result<String> {
+    // Never 0: some transports treat 0 as "no client".
+    let client_id = rand::random::<u64>().max(1);
+    let token = ConnectToken::build(addr, PROTOCOL_ID, client_id, state.cfg.netcode_key)
+        .expire_seconds(state.cfg.connect_token_secs as i32)
+        .timeout_seconds(state.cfg.netcode_timeout_secs as i32)
+        .user_data(encode_user_data(account))
+        .generate()
+        .map_err(|e| anyhow::anyhow!("generating connect token: {e:?}"))?;
+    let bytes = token.try_into_bytes()?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+#[utoipa::path(post, path = "/v1/play", tag = "play", security(("bearer" = [])), responses(
+    (status = 200, body = PlayResponse),
+    (status = 401, body = ErrorBody),
+    (status = 503, body = ErrorBody, description = "`no_shard`: no live shard hosts the player's zone"),
+))]
+pub async fn play(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<PlayResponse>> {
+    let stored = state.db.load_state(user.account_id.0).await?;
+    let zone = stored.state.map(|s| s.zone).unwrap_or_else(|| ZoneId::new(state.cfg.start_zone.clone()));
+    let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
+    let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
+    let shard = shards
+        .iter()
+        .find_map(|s| s.address.parse::<SocketAddr>().ok().map(|a| (s, a)))
+        .ok_or_else(|| ApiError::NoShard(zone.to_string()))?;
+    let connect_token = mint_connect_token(&state, user.account_id, shard.1)?;
+    tracing::info!(account_id = %user.account_id, shard = %shard.0.shard_id, %zone, "play");
+    Ok(Json(PlayResponse {
+        connect_token,
+        server_addr: shard.0.address.clone(),
+        zone,
+        content_version: shard.0.content_version.clone(),
+    }))
+}

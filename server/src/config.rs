@@ -1,0 +1,156 @@
+//! Shard configuration: the clap [`ShardConfig`] (every flag also an env var) and the resolved
+//! [`ShardSettings`] that [`crate::build_app`] takes. Tests build `ShardSettings` directly.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use harvest_shared::content::Content;
+use harvest_shared::ids::ZoneId;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args, Clone, Debug)]
+pub struct ShardConfig {
+    /// UDP listen address for game clients (port 0 picks a free port; the bound one is printed).
+    #[arg(long, env = "HARVEST_UDP_BIND", default_value = "127.0.0.1:5000")]
+    pub udp_bind: SocketAddr,
+    /// Address clients are told to connect to, when it differs from the bound one (NAT, pods).
+    #[arg(long, env = "HARVEST_PUBLIC_ADDR")]
+    pub public_addr: Option<SocketAddr>,
+    /// Simulation ticks per second.
+    #[arg(long, env = "HARVEST_TICK_HZ", default_value_t = 20)]
+    pub tick_hz: u32,
+    /// Directory of the designer content (*.ron).
+    #[arg(long, env = "HARVEST_CONTENT_DIR", default_value = "./assets/data")]
+    pub content_dir: PathBuf,
+    /// Directory for generated dev secrets (and the embedded database in all-in-one mode).
+    #[arg(long, env = "HARVEST_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Name of this shard in the directory (the pod name under Kubernetes).
+    #[arg(long, env = "HARVEST_SHARD_ID", default_value = "shard-0")]
+    pub shard_id: String,
+    /// Zones this shard hosts, comma-separated (default: every zone in the content).
+    #[arg(long, env = "HARVEST_ZONES", value_delimiter = ',')]
+    pub zones: Vec<String>,
+    /// Netcode private key (64 hex chars), shared with the sidecar.
+    #[arg(long, env = "HARVEST_NETCODE_KEY", hide_env_values = true)]
+    pub netcode_key: Option<String>,
+    #[arg(long, env = "HARVEST_NETCODE_KEY_FILE")]
+    pub netcode_key_file: Option<PathBuf>,
+    /// Secret for the sidecar's /internal routes (64 hex chars).
+    #[arg(long, env = "HARVEST_SERVICE_SECRET", hide_env_values = true)]
+    pub service_secret: Option<String>,
+    #[arg(long, env = "HARVEST_SERVICE_SECRET_FILE")]
+    pub service_secret_file: Option<PathBuf>,
+    /// Most simultaneous clients (lightyear's own default is 256).
+    #[arg(long, env = "HARVEST_MAX_CLIENTS", default_value_t = 4096)]
+    pub max_clients: usize,
+    /// Unauthenticated links (no completed handshake) are dropped after this many ms.
+    #[arg(long, env = "HARVEST_UNAUTH_TIMEOUT_MS", default_value_t = 3000)]
+    pub unauth_timeout_ms: u64,
+    /// Changed player state is saved at most this long after the change (write-behind).
+    #[arg(long, env = "HARVEST_SAVE_INTERVAL_MS", default_value_t = 500)]
+    pub save_interval_ms: u64,
+    /// UDP socket receive/send buffer size in bytes (0 keeps the OS default).
+    #[arg(long, env = "HARVEST_UDP_BUFFER_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub udp_buffer_bytes: usize,
+}
+
+/// Where the sidecar is and how to authenticate to it.
+#[derive(Clone, Debug)]
+pub struct SidecarLink {
+    pub url: String,
+    pub service_secret: [u8; 32],
+}
+
+/// Everything the shard needs, validated.
+#[derive(Clone)]
+pub struct ShardSettings {
+    pub udp_bind: SocketAddr,
+    pub public_addr: Option<SocketAddr>,
+    pub tick_hz: u32,
+    pub content: Arc<Content>,
+    pub shard_id: String,
+    pub zones: Vec<ZoneId>,
+    pub netcode_key: [u8; 32],
+    pub sidecar: Option<SidecarLink>,
+    pub max_clients: usize,
+    pub unauth_timeout: Duration,
+    pub save_interval: Duration,
+    pub udp_buffer_bytes: usize,
+    /// Open the UDP socket and run lightyear (off for benches).
+    pub network: bool,
+}
+
+impl ShardSettings {
+    pub fn tick_duration(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.tick_hz.max(1) as f64)
+    }
+
+    /// Settings for tests: loopback port 0, everything else default.
+    pub fn for_tests(content: Arc<Content>, netcode_key: [u8; 32], sidecar: Option<SidecarLink>) -> Self {
+        ShardSettings {
+            udp_bind: "127.0.0.1:0".parse().expect("literal"),
+            public_addr: None,
+            tick_hz: 20,
+            zones: content.zones.keys().cloned().collect(),
+            content,
+            shard_id: "test-shard".into(),
+            netcode_key,
+            sidecar,
+            max_clients: 4096,
+            unauth_timeout: Duration::from_millis(1500),
+            save_interval: Duration::from_millis(200),
+            udp_buffer_bytes: 0,
+            network: true,
+        }
+    }
+}
+
+impl ShardConfig {
+    /// Load content and secrets; `sidecar_url` is the sidecar to use (given or in-process).
+    pub fn resolve(&self, sidecar_url: String) -> anyhow::Result<ShardSettings> {
+        use harvest_sidecar::secrets::resolve_key;
+        if !(1..=240).contains(&self.tick_hz) {
+            bail!("--tick-hz must be 1..=240, got {}", self.tick_hz);
+        }
+        if self.max_clients == 0 {
+            bail!("--max-clients must be at least 1");
+        }
+        let content = Content::load(&self.content_dir)
+            .with_context(|| format!("loading content from {}", self.content_dir.display()))?;
+        let zones: Vec<ZoneId> = if self.zones.is_empty() {
+            content.zones.keys().cloned().collect()
+        } else {
+            self.zones.iter().map(|z| ZoneId::new(z.trim())).collect()
+        };
+        if let Some(z) = zones.iter().find(|z| content.zone(z).is_none()) {
+            bail!("--zones names '{z}', which is not in {}/zones.ron", self.content_dir.display());
+        }
+        let (netcode_key, _) =
+            resolve_key("netcode key", self.netcode_key.as_deref(), self.netcode_key_file.as_deref(), &self.data_dir, "netcode.key")?;
+        let (service_secret, _) = resolve_key(
+            "service secret",
+            self.service_secret.as_deref(),
+            self.service_secret_file.as_deref(),
+            &self.data_dir,
+            "service.key",
+        )?;
+        Ok(ShardSettings {
+            udp_bind: self.udp_bind,
+            public_addr: self.public_addr,
+            tick_hz: self.tick_hz,
+            content: Arc::new(content),
+            shard_id: self.shard_id.clone(),
+            zones,
+            netcode_key,
+            sidecar: Some(SidecarLink { url: sidecar_url.trim_end_matches('/').to_owned(), service_secret }),
+            max_clients: self.max_clients,
+            unauth_timeout: Duration::from_millis(self.unauth_timeout_ms.max(100)),
+            save_interval: Duration::from_millis(self.save_interval_ms.clamp(10, 1000)),
+            udp_buffer_bytes: self.udp_buffer_bytes,
+            network: true,
+        })
+    }
+}

@@ -1,0 +1,27 @@
+//! # harvest_shared
+//!
+//! Everything the Harvest Battles programs must agree on, and nothing that runs:
+//!
+//! | module       | owns                                                                 |
+//! |--------------|----------------------------------------------------------------------|
+//! | [`ids`]      | typed ids (`AccountId`, `CropId`, `ItemId`, `ZoneId`, `PlotId`)      |
+//! | [`time`]     | absolute world time in ticks ([`time::Tick`])                        |
+//! | [`content`]  | designer data: definitions, the one loader, the validator            |
+//! | [`farming`]  | pure farming rules (`plant`, `water`, `harvest`) over plain data     |
+//! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
+//! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
+//! | `protocol`   | the lightyear protocol (feature `net`; the sidecar builds without it) |
+//!
+//! Rules here take time and content as arguments and never touch sockets, clocks, Bevy
+//! `Commands` or global state, so the client can call them for instant feedback and the shard
+//! can call the very same functions to decide.
+
+pub mod api;
+pub mod content;
+pub mod farming;
+pub mod ids;
+pub mod state;
+pub mod time;
+
+#[cfg(feature = "net")]
+pub mod protocol;

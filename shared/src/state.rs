@@ -1,0 +1,32 @@
+//! The persisted shape of a player: what the sidecar stores and the shard loads and saves.
+//!
+//! Saves carry a `version` that only grows. The sidecar refuses a save older than what it
+//! holds, so a stale shard can never overwrite newer state.
+
+use crate::content::Content;
+use crate::farming::{Farm, Inventory};
+use crate::ids::ZoneId;
+use serde::{Deserialize, Serialize};
+
+/// Bump when `PlayerState` changes shape in a way old saves cannot deserialize into.
+pub const STATE_SCHEMA: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlayerState {
+    pub zone: ZoneId,
+    pub farm: Farm,
+    pub inventory: Inventory,
+}
+
+impl PlayerState {
+    /// The state of a brand-new player, from content.
+    pub fn new_player(content: &Content) -> Self {
+        let zone = content.rules.start_zone.clone();
+        let plots = content.zone(&zone).map(|z| z.farm_plots).unwrap_or(1);
+        PlayerState {
+            zone,
+            farm: Farm::new(plots),
+            inventory: Inventory { coins: content.rules.start_coins, ..Default::default() },
+        }
+    }
+}
