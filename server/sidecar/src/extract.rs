@@ -66,11 +66,11 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let claims = state.tokens.verify_access(token).ok_or(ApiError::Unauthorized)?;
+        let (account, claims) = state.tokens.verify_access(token).ok_or(ApiError::Unauthorized)?;
         if !state.db.session_is_live(&claims.sid, crate::db::now_secs()).await? {
             return Err(ApiError::Unauthorized);
         }
-        Ok(AuthUser { account_id: AccountId(claims.sub), session_id: claims.sid })
+        Ok(AuthUser { account_id: AccountId(account), session_id: claims.sid })
     }
 }
 

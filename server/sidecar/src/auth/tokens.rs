@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// Account id.
-    pub sub: i64,
+    /// Account id, as a decimal string (JWT `sub` is a string).
+    pub sub: String,
     /// Session (refresh family) id.
     pub sid: String,
     pub iat: u64,
@@ -32,16 +32,17 @@ impl TokenKeys {
     }
 
     pub fn issue_access(&self, account: i64, session: &str, now: u64, ttl: u64) -> anyhow::Result<String> {
-        let claims = AccessClaims { sub: account, sid: session.to_owned(), iat: now, exp: now + ttl };
+        let claims = AccessClaims { sub: account.to_string(), sid: session.to_owned(), iat: now, exp: now + ttl };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc)?)
     }
 
-    /// The claims of a token with a valid signature that has not expired; `None` otherwise.
-    pub fn verify_access(&self, token: &str) -> Option<AccessClaims> {
+    /// The account and claims of a token with a valid signature that has not expired.
+    pub fn verify_access(&self, token: &str) -> Option<(i64, AccessClaims)> {
         if token.len() > 2048 {
             return None;
         }
-        jsonwebtoken::decode::<AccessClaims>(token, &self.dec, &self.validation).ok().map(|d| d.claims)
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &self.dec, &self.validation).ok()?.claims;
+        Some((claims.sub.parse().ok()?, claims))
     }
 }
 
@@ -72,8 +73,8 @@ mod tests {
     fn round_trip_and_tamper() {
         let keys = TokenKeys::new(&[7; 32]);
         let t = keys.issue_access(42, "s1", now(), 60).unwrap();
-        let c = keys.verify_access(&t).unwrap();
-        assert_eq!((c.sub, c.sid.as_str()), (42, "s1"));
+        let (account, c) = keys.verify_access(&t).unwrap();
+        assert_eq!((account, c.sid.as_str()), (42, "s1"));
         // Flip one character of the signature.
         let mut bytes = t.clone().into_bytes();
         let last = bytes.len() - 2;
