@@ -13,7 +13,7 @@ pub enum Backend {
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, |$app:ident| $body:block) => {
-        both_backends!($name, |cfg| {}, |$app| $body);
+        both_backends!($name, |_cfg| {}, |$app| $body);
     };
     ($name:ident, |$cfg:ident| $tweak:block, |$app:ident| $body:block) => {
         mod $name {
@@ -59,7 +59,7 @@ impl Drop for PgDb {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(pool) = sqlx::postgres::PgPool::connect(&admin_url).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&pool).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&pool).await;
                 }
             });
         })
@@ -85,7 +85,7 @@ pub async fn fresh_postgres() -> Option<(String, PgDb)> {
         }
     };
     let name = format!("harvest_test_{}", hex::encode(rand::random::<[u8; 6]>()));
-    sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&pool).await.expect("create test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&pool).await.expect("create test database");
     pool.close().await;
     let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
     Some((format!("{base}/{name}"), PgDb { admin_url: admin, name }))

@@ -1,3 +1,4 @@
+use crate::common::*;
 use crate::both_backends;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

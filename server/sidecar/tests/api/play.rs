@@ -1,3 +1,4 @@
+use crate::common::*;
 use crate::both_backends;
 use base64::Engine as _;
 use reqwest::StatusCode;
