@@ -16,6 +16,7 @@
 //! | `plugins::farming`     | applying intents with the pure rules from `harvest_shared::farming` |
 //! | `plugins::persistence` | the background save/load worker (never blocks the tick)            |
 //! | `plugins::shutdown`    | SIGTERM/SIGINT: save everyone, tell them, disconnect, exit 0       |
+//! | `plugins::stats`       | tick duration percentiles, CPU and memory, logged every 10 s       |
 //!
 //! [`build_app`] is the one constructor: `main.rs`, tests and benches all call it. The shard
 //! never trusts a client: intents carry no ids of entities or accounts, and every intent is

@@ -67,6 +67,8 @@ fn print_banner(bound: Res<BoundAddr>, mut banner: ResMut<Banner>) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Validate the shard's own config (and content) before starting anything.
+    let mut settings = cli.shard.resolve(cli.sidecar_url.clone().unwrap_or_default())?;
     // The in-process sidecar gets its own small runtime on background threads.
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("sidecar").enable_all().build()?;
     let (sidecar, url) = match &cli.sidecar_url {
@@ -80,7 +82,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             (Some(sidecar), url)
         }
     };
-    let settings = cli.shard.resolve(url.clone())?;
+    if let Some(link) = settings.sidecar.as_mut() {
+        link.url = url.trim_end_matches('/').to_owned();
+    }
     info!(content_version = %settings.content.version, zones = settings.zones.len(), tick_hz = settings.tick_hz, "starting shard");
     let mut app = build_app(settings);
     let signal = app.world().resource::<ShutdownSignal>().clone();

@@ -10,6 +10,7 @@
 //! | [`farming`]  | pure farming rules (`plant`, `water`, `harvest`) over plain data     |
 //! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
 //! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
+//! | [`procstat`] | CPU and memory of this process, for reports                          |
 //! | `protocol`   | the lightyear protocol (feature `net`; the sidecar builds without it) |
 //!
 //! Rules here take time and content as arguments and never touch sockets, clocks, Bevy
@@ -20,6 +21,7 @@ pub mod api;
 pub mod content;
 pub mod farming;
 pub mod ids;
+pub mod procstat;
 pub mod state;
 pub mod time;
 

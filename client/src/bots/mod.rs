@@ -83,15 +83,26 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
         let password = cfg.password.clone();
         rt.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            let login_started = Instant::now();
             let result = async {
-                let tokens = login_with_retry(&api, &name, &password).await?;
+                // Registration (first run of a prefix) is not part of login → first state.
+                retry_limited(|| {
+                    let (api, name, password) = (api.clone(), name.clone(), password.clone());
+                    async move {
+                        match api.register(&name, &password).await {
+                            Err(e) if e.code() == Some("username_taken") => Ok(()),
+                            other => other.map(|_| ()),
+                        }
+                    }
+                })
+                .await?;
+                let login_started = Instant::now();
+                let tokens = retry_limited(|| api.login(&name, &password)).await?;
                 let play = api.play(&tokens.access_token).await?;
-                anyhow::Ok(play)
+                anyhow::Ok((play, login_started))
             }
             .await;
             match result {
-                Ok(play) => {
+                Ok((play, login_started)) => {
                     live.logged_in.fetch_add(1, Relaxed);
                     let _ = tx.send(NewBot { name, token: play.connect_token, login_started });
                 }
@@ -129,19 +140,24 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     Ok(Report::build(cfg, &c, connected_at_end, wall, cpu))
 }
 
-async fn login_with_retry(api: &SidecarApi, name: &str, password: &str) -> anyhow::Result<harvest_shared::api::TokenResponse> {
+/// Retry while the sidecar answers 429 or 503 (login storms), with backoff.
+async fn retry_limited<T, F, Fut>(mut call: F) -> Result<T, crate::http::HttpError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::http::HttpError>>,
+{
     let mut delay = Duration::from_millis(500);
-    for _ in 0..8 {
-        match api.register_or_login(name, password).await {
-            Ok(t) => return Ok(t),
-            Err(e) if matches!(e.code(), Some("rate_limited" | "busy")) => {
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Err(e) if matches!(e.code(), Some("rate_limited" | "busy")) && tries < 8 => {
+                tries += 1;
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
             }
-            Err(e) => return Err(e.into()),
+            other => return other,
         }
     }
-    anyhow::bail!("{name}: still rate-limited after retries")
 }
 
 struct Bot {

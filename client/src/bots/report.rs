@@ -39,20 +39,6 @@ impl Collector {
     }
 }
 
-pub(crate) struct Percentiles;
-
-impl Percentiles {
-    /// (p50, p99) of `v` (nearest rank); (0, 0) when empty.
-    pub fn of(v: &mut [f64]) -> (f64, f64) {
-        if v.is_empty() {
-            return (0.0, 0.0);
-        }
-        v.sort_by(|a, b| a.total_cmp(b));
-        let at = |p: f64| v[(((p / 100.0) * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
-        (at(50.0), at(99.0))
-    }
-}
-
 #[derive(Serialize, Debug, Clone)]
 pub struct Machine {
     pub hostname: String,
@@ -107,8 +93,8 @@ pub struct Report {
 impl Report {
     pub(crate) fn build(cfg: &SwarmConfig, c: &Collector, connected: u64, wall: Duration, cpu_s: f64) -> Report {
         let (mut rtt, mut l2s) = (c.rtt_ms.clone(), c.login_to_first_state_ms.clone());
-        let (rtt50, rtt99) = Percentiles::of(&mut rtt);
-        let (l50, l99) = Percentiles::of(&mut l2s);
+        let (rtt50, rtt99) = harvest_shared::procstat::p50_p99(&mut rtt);
+        let (l50, l99) = harvest_shared::procstat::p50_p99(&mut l2s);
         let per = |b: u64| if c.client_seconds > 0.0 { b as f64 / c.client_seconds } else { 0.0 };
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for e in &c.errors {
@@ -142,35 +128,4 @@ impl Report {
     }
 }
 
-/// User + system CPU seconds of this process (from /proc/self/stat).
-pub fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th there.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Resident set size in MB.
-pub fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_nearest_rank() {
-        let mut v: Vec<f64> = (1..=100).map(|x| x as f64).collect();
-        assert_eq!(Percentiles::of(&mut v), (50.0, 99.0));
-        assert_eq!(Percentiles::of(&mut []), (0.0, 0.0));
-        let mut one = [7.0];
-        assert_eq!(Percentiles::of(&mut one), (7.0, 7.0));
-    }
-}
+pub use harvest_shared::procstat::{cpu_seconds, rss_mb};

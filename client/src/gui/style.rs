@@ -35,6 +35,7 @@ pub fn button(marker: impl Component, label: impl Into<String>, width: f32) -> i
             ..default()
         },
         BackgroundColor(BUTTON),
+        BorderColor::all(BUTTON),
         children![text(label, 18.0, TEXT)],
     )
 }

@@ -109,9 +109,14 @@ impl Sidecar {
         Ok(())
     }
 
-    /// Serve until the task ends (used by the `harvest-sidecar` binary).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await??;
-        Ok(())
+    /// Serve until `signal` completes, then stop gracefully (used by `harvest-sidecar`).
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            r = &mut self.task => { r??; Ok(()) }
+            _ = signal => {
+                tracing::info!(addr = %self.addr, "shutting down");
+                self.stop().await
+            }
+        }
     }
 }

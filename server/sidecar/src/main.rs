@@ -29,14 +29,7 @@ async fn main() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let sidecar = Sidecar::start(&cli.sidecar).await.context("starting the sidecar")?;
     println!("harvest-sidecar listening on {} (database: {})", sidecar.url(), sidecar.state.db.backend());
-    let addr = sidecar.addr;
-    tokio::select! {
-        r = sidecar.wait() => r,
-        _ = shutdown_signal() => {
-            tracing::info!(%addr, "shutting down");
-            Ok(())
-        }
-    }
+    sidecar.run_until(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -38,8 +38,12 @@ pub fn resolve_key(
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
     let key: [u8; 32] = rand::random();
-    write_private(&path, &hex::encode(key))?;
-    Ok((key, Source::DevGenerated(path)))
+    if write_private(&path, &hex::encode(key))? {
+        return Ok((key, Source::DevGenerated(path)));
+    }
+    // Another process (a shard beside a sidecar) created it first: use theirs.
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((parse_key(what, &text)?, Source::DevReused(path)))
 }
 
 fn parse_key(what: &str, text: &str) -> anyhow::Result<[u8; 32]> {
@@ -50,7 +54,8 @@ fn parse_key(what: &str, text: &str) -> anyhow::Result<[u8; 32]> {
     }
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Create `path` with `text`, readable by the owner only. `Ok(false)` if it already existed.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<bool> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -60,9 +65,12 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         opts.mode(0o600);
     }
     match opts.open(path) {
-        Ok(mut f) => f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display())),
-        // Another process created it first: fine, it will be read next time.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(mut f) => {
+            f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            f.sync_all().ok();
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }

@@ -13,7 +13,9 @@ pub enum LogFormat {
 /// Install the global subscriber. Safe to call more than once (later calls do nothing).
 pub fn init(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // lightyear logs every new source address at info; keep its crates at warn by default.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,lightyear_udp=warn,lightyear_netcode=warn,lightyear_connection=warn,lightyear_replication=warn,bevy_replicon=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

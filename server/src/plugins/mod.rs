@@ -8,6 +8,7 @@ pub mod network;
 pub mod persistence;
 pub mod players;
 pub mod shutdown;
+pub mod stats;
 
 use crate::config::ShardSettings;
 use bevy::prelude::*;
@@ -50,6 +51,7 @@ impl Plugin for ServerPlugin {
         players::plugin(app);
         farming::plugin(app);
         shutdown::plugin(app);
+        stats::plugin(app);
         if self.settings.network {
             network::plugin(app);
         } else {

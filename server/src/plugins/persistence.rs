@@ -32,7 +32,7 @@ pub enum Job {
 
 pub enum Reply {
     Loaded { account: AccountId, result: Result<StoredState, String> },
-    Saved { count: usize, result: Result<Vec<SaveResult>, String> },
+    Saved { accounts: Vec<AccountId>, result: Result<Vec<SaveResult>, String> },
 }
 
 enum Backend {
@@ -75,7 +75,7 @@ impl Persistence {
                         Reply::Loaded { account, result: Ok(StoredState { account_id: account, version, state }) }
                     }
                     Job::Save(saves) => {
-                        let count = saves.len();
+                        let accounts = saves.iter().map(|s| s.account_id).collect();
                         let results = saves
                             .into_iter()
                             .map(|s| {
@@ -83,7 +83,7 @@ impl Persistence {
                                 SaveResult { account_id: s.account_id, version: s.version, outcome: SaveOutcome::Saved, stored_version: s.version }
                             })
                             .collect();
-                        Reply::Saved { count, result: Ok(results) }
+                        Reply::Saved { accounts, result: Ok(results) }
                     }
                     Job::Register(_) => return,
                 };
@@ -102,11 +102,16 @@ impl Persistence {
 #[derive(Resource, Default)]
 pub struct LoadReplies(pub Vec<(AccountId, Result<StoredState, String>)>);
 
-fn drain_replies(mut p: ResMut<Persistence>, mut loads: ResMut<LoadReplies>) {
+fn drain_replies(
+    mut p: ResMut<Persistence>,
+    mut loads: ResMut<LoadReplies>,
+    players: Res<super::players::Players>,
+    mut live: Query<&mut Player>,
+) {
     for reply in p.drain() {
         match reply {
             Reply::Loaded { account, result } => loads.0.push((account, result)),
-            Reply::Saved { count, result } => {
+            Reply::Saved { accounts, result } => {
                 p.saves_in_flight = p.saves_in_flight.saturating_sub(1);
                 match result {
                     Ok(results) => {
@@ -121,8 +126,14 @@ fn drain_replies(mut p: ResMut<Persistence>, mut loads: ResMut<LoadReplies>) {
                         }
                     }
                     Err(e) => {
-                        p.saves_refused += count as u64;
-                        error!(error = %e, count, "save batch failed for good");
+                        p.saves_refused += accounts.len() as u64;
+                        error!(error = %e, count = accounts.len(), "save batch failed for good; players still online will be saved again");
+                        // Nothing is lost while the player is here: mark them dirty again.
+                        for a in &accounts {
+                            if let Some(mut pl) = players.online.get(a).and_then(|e| live.get_mut(*e).ok()) {
+                                pl.mark_dirty();
+                            }
+                        }
                     }
                 }
             }
@@ -209,9 +220,9 @@ async fn worker(client: SidecarClient, mut rx: tokio::sync::mpsc::UnboundedRecei
                 }
             }
             Some(Job::Save(saves)) => {
-                let count = saves.len();
+                let accounts = saves.iter().map(|s| s.account_id).collect();
                 let result = save_with_retry(&client, saves).await;
-                let _ = replies.send(Reply::Saved { count, result });
+                let _ = replies.send(Reply::Saved { accounts, result });
             }
             Some(Job::Register(reg)) => {
                 if let Some(h) = heartbeat.take() {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Release-mode load run: the all-in-one shard on CPU 0, N bots on CPU 1, for D seconds, on
+# loopback. Then (if ../shared/baseline/lightyear-bare exists) bare lightyear's run C on the
+# same machine, right after, as the peer baseline. Writes benches/runs/*.json and prints a
+# summary. Usage: bash benches/load.sh [BOTS] [SECONDS] [SCENARIO]
+# Env: SKIP_BUILD=1 uses the existing release binaries; SKIP_BASELINE=1 skips the peer run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BOTS=${1:-200}
+DUR=${2:-60}
+SCENARIO=${3:-farming}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/harvest-target}"
+REL="$CARGO_TARGET_DIR/release"
+RUNS=benches/runs
+mkdir -p "$RUNS"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+NAME="load-$SCENARIO-${BOTS}x${DUR}s-$STAMP"
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  echo "== building (release)"
+  cargo build --release -p harvest_server
+  cargo build --release -p harvest_client --no-default-features --bin harvest-bots
+fi
+
+DATA=$(mktemp -d)
+HTTP=127.0.0.1:18080
+UDP=127.0.0.1:15000
+echo "== shard (CPU 0), data in $DATA"
+HARVEST_LOGIN_PER_IP_PER_MINUTE=1000000 HARVEST_LOGIN_PER_ACCOUNT_PER_MINUTE=1000 HARVEST_LOG_FORMAT=json \
+  timeout $((DUR + 60)) taskset -c 0 "$REL/harvest-server" --http-bind $HTTP --udp-bind $UDP --data-dir "$DATA" \
+  > "$RUNS/$NAME.server.out" 2> "$RUNS/$NAME.server.log" &
+SPID=$!
+for _ in $(seq 1 100); do grep -q "shard   (UDP)" "$RUNS/$NAME.server.out" 2>/dev/null && break; sleep 0.1; done
+
+echo "== $BOTS bots for ${DUR}s (CPU 1)"
+timeout $((DUR + 60)) taskset -c 1 "$REL/harvest-bots" --sidecar-url "http://$HTTP" --bots "$BOTS" --duration "$DUR" \
+  --scenario "$SCENARIO" --report "$RUNS/$NAME.bots.json" --user-prefix "load$STAMP" --password bot-password > /dev/null
+
+echo "== stopping the shard (SIGTERM)"
+kill -TERM $SPID
+set +e; wait $SPID; RC=$?; set -e
+echo "shard exit code: $RC" | tee "$RUNS/$NAME.exit"
+rm -rf "$DATA"
+
+BASE=""
+if [ -z "${SKIP_BASELINE:-}" ] && [ -d ../shared/baseline/lightyear-bare ]; then
+  echo "== baseline: bare lightyear run C (1000 entities / 100 moving, 200 clients)"
+  B=$(mktemp -d)
+  cp -r ../shared/baseline/lightyear-bare/. "$B/" && chmod -R u+w "$B"
+  (cd "$B" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/lightyear-bare" cargo build --release -q \
+     && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/lightyear-bare" ./run.sh C "k=1000 move=0.1 expect=200 warmup=5 dur=30 wait=20" "m=200 t=1 hz=30 dur=58" > /dev/null 2>&1 || true)
+  if [ -f "$B/runs/C.json" ]; then
+    python3 "$B/summarize.py" C > "$RUNS/$NAME.baseline-C.txt" || true
+    cp "$B/runs/C.json" "$RUNS/$NAME.baseline-C.json"
+    BASE="$RUNS/$NAME.baseline-C.json"
+  fi
+  rm -rf "$B"
+fi
+
+python3 benches/summarize_load.py "$RUNS/$NAME" "$BASE" | tee "$RUNS/$NAME.summary.json"

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Join a load run's bot report with the shard's `tick stats` log lines (and the baseline's
+result, when given) into one JSON summary: P1, P2 and P4 figures and ratios."""
+import json, sys
+
+prefix, base = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
+bots = json.load(open(prefix + ".bots.json"))
+stats = []
+for line in open(prefix + ".server.log"):
+    try:
+        ev = json.loads(line)
+    except ValueError:
+        continue
+    if ev.get("message") == "tick stats" or ev.get("fields", {}).get("message") == "tick stats":
+        stats.append(ev.get("fields", ev))
+# Steady state: windows with (nearly) every bot connected, minus the first (login storm)
+# and the last (bots leaving) of them.
+full = [s for s in stats if s.get("players", 0) >= 0.95 * bots["bots"]] or stats
+steady = full[1:-1] or full
+out = {
+    "ccu": bots["connected"],
+    "shard_tick_p50_ms": max((s["tick_p50_ms"] for s in steady), default=None),
+    "shard_tick_p99_ms": max((s["tick_p99_ms"] for s in steady), default=None),
+    "shard_tick_max_ms": max((s["tick_max_ms"] for s in steady), default=None),
+    "shard_cpu_percent": sum(s["cpu_percent"] for s in steady) / max(len(steady), 1),
+    "shard_rss_mb": max((s["rss_mb"] for s in steady), default=None),
+    "stats_windows": len(steady),
+    "bots": bots,
+}
+if base:
+    b = json.load(open(base))
+    tick = b.get("tick_ms", {})
+    out["baseline_C"] = {
+        "clients": b.get("connected_at_start"),
+        "server_cpu_percent": b.get("cpu_pct"),
+        "tick_p50_ms": tick.get("p50"),
+        "tick_p99_ms": tick.get("p99"),
+        "tick_max_ms": tick.get("max"),
+        "rss_mb": b.get("rss_mb"),
+        "bytes_per_entity_update": b.get("bytes_per_entity_update"),
+        "per_client": b.get("per_client"),
+    }
+    if b.get("cpu_pct"):
+        out["cpu_ratio_vs_baseline_C"] = out["shard_cpu_percent"] / b["cpu_pct"]
+    if tick.get("p99"):
+        out["tick_p99_ratio_vs_baseline_C"] = (out["shard_tick_p99_ms"] or 0) / tick["p99"]
+print(json.dumps(out, indent=2))

@@ -1,0 +1,81 @@
+//! Tick statistics: each frame's duration (First → Last), summarised every
+//! `STATS_EVERY` as one structured log event (`harvest::stats`) with tick p50/p99/max, CPU
+//! use of the process, RSS, clients and players. Load runs read these lines; operators get
+//! them in the JSON logs.
+
+use super::players::Players;
+use bevy::prelude::*;
+use harvest_shared::procstat::{cpu_seconds, p50_p99, rss_mb};
+use std::time::{Duration, Instant};
+
+pub const STATS_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Resource)]
+pub struct TickStats {
+    frame_start: Instant,
+    /// Frame durations in ms since the last summary.
+    pub window: Vec<f64>,
+    window_start: Instant,
+    cpu_at_start: f64,
+    /// The last summary, for tests and reports.
+    pub last: Option<Summary>,
+}
+
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Summary {
+    pub tick_p50_ms: f64,
+    pub tick_p99_ms: f64,
+    pub tick_max_ms: f64,
+    pub frames: usize,
+    pub cpu_percent: f64,
+    pub rss_mb: f64,
+    pub players: usize,
+}
+
+fn frame_start(mut s: ResMut<TickStats>) {
+    s.frame_start = Instant::now();
+}
+
+fn frame_end(mut s: ResMut<TickStats>, players: Res<Players>) {
+    let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
+    s.window.push(ms);
+    let elapsed = s.window_start.elapsed();
+    if elapsed < STATS_EVERY {
+        return;
+    }
+    let cpu = cpu_seconds();
+    let max = s.window.iter().copied().fold(0.0, f64::max);
+    let frames = s.window.len();
+    let (p50, p99) = p50_p99(&mut s.window);
+    let summary = Summary {
+        tick_p50_ms: p50,
+        tick_p99_ms: p99,
+        tick_max_ms: max,
+        frames,
+        cpu_percent: 100.0 * (cpu - s.cpu_at_start) / elapsed.as_secs_f64(),
+        rss_mb: rss_mb(),
+        players: players.online.len(),
+    };
+    tracing::info!(
+        target: "harvest::stats",
+        tick_p50_ms = summary.tick_p50_ms,
+        tick_p99_ms = summary.tick_p99_ms,
+        tick_max_ms = summary.tick_max_ms,
+        frames,
+        cpu_percent = summary.cpu_percent,
+        rss_mb = summary.rss_mb,
+        players = summary.players,
+        "tick stats"
+    );
+    s.last = Some(summary);
+    s.window.clear();
+    s.window_start = Instant::now();
+    s.cpu_at_start = cpu;
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    let now = Instant::now();
+    app.insert_resource(TickStats { frame_start: now, window: Vec::with_capacity(256), window_start: now, cpu_at_start: cpu_seconds(), last: None });
+    app.add_systems(First, frame_start);
+    app.add_systems(Last, frame_end);
+}

@@ -1,0 +1,67 @@
+//! The bot swarm against a running shard (its own thread, real schedule runner) and an
+//! in-process sidecar: bots register, log in, connect, farm, and the report adds up. A second
+//! run with the same prefix plays the same accounts.
+
+mod common;
+
+use common::*;
+use harvest_client::bots::{self, Scenario, SwarmConfig};
+use harvest_server::build_app;
+use harvest_server::plugins::shutdown::ShutdownSignal;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+#[test]
+fn swarm_farms_and_reports() {
+    let stack = Stack::start();
+    let settings = stack.settings();
+    let flag = Arc::new(AtomicBool::new(false));
+    let signal = ShutdownSignal(flag.clone());
+    let shard = std::thread::spawn(move || {
+        let mut app = build_app(settings);
+        app.insert_resource(ShutdownSignal(flag));
+        app.run()
+    });
+
+    let mut cfg = SwarmConfig {
+        sidecar_url: stack.url.clone(),
+        bots: 4,
+        duration: Duration::from_secs(9),
+        scenario: Scenario::Farming,
+        user_prefix: "swarm".into(),
+        password: "bot-password".into(),
+        threads: 1,
+        hz: 20,
+        login_concurrency: 4,
+    };
+    let mut lines = 0;
+    let report = bots::run(&cfg, |_| lines += 1).expect("swarm runs");
+    assert_eq!(report.bots, 4);
+    assert_eq!(report.ever_connected, 4, "{report:?}");
+    assert_eq!(report.connected, 4, "{report:?}");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // plant + water + harvest for each bot at least once in 9 s (radish ripens in ≤ 5 s).
+    assert!(report.actions_accepted >= 12, "{report:?}");
+    assert!(report.bytes_in_per_client_per_s > 0.0 && report.bytes_out_per_client_per_s > 0.0);
+    assert!(report.login_to_first_state_ms_p50 > 0.0 && report.login_to_first_state_ms_p99 >= report.login_to_first_state_ms_p50);
+    assert!(report.rtt_ms_p99 >= report.rtt_ms_p50);
+    assert!(lines >= 1, "progress is reported");
+    let json = serde_json::to_value(&report).unwrap();
+    for f in [
+        "bots", "connected", "actions_accepted", "actions_rejected", "bytes_in_per_client_per_s", "bytes_out_per_client_per_s",
+        "rtt_ms_p50", "rtt_ms_p99", "login_to_first_state_ms_p50", "login_to_first_state_ms_p99", "errors",
+    ] {
+        assert!(json.get(f).is_some(), "report field {f}");
+    }
+
+    // Same prefix again: the same accounts log in and find their farms.
+    cfg.duration = Duration::from_secs(4);
+    let again = bots::run(&cfg, |_| {}).expect("second run");
+    assert_eq!(again.ever_connected, 4, "{again:?}");
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+
+    signal.request();
+    let exit = shard.join().expect("shard thread");
+    assert_eq!(exit, bevy::app::AppExit::Success);
+}

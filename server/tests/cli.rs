@@ -1,0 +1,104 @@
+//! The real `harvest-server` binary: `--help`, clear errors on bad config and bad content,
+//! and the all-in-one stack started on port 0 that drains and exits 0 on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_harvest-server"));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    c
+}
+
+#[test]
+fn help_lists_the_flags() {
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--http-bind", "--udp-bind", "--data-dir", "--sidecar-url", "--tick-hz", "--database-url"] {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn bad_config_exits_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = bin().args(["--tick-hz", "0", "--data-dir"]).arg(tmp.path()).args(["--http-bind", "127.0.0.1:0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tick-hz must be"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = bin().args(["--database-url", "mysql://nope", "--data-dir"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url must start with"));
+}
+
+#[test]
+fn bad_content_names_the_file_and_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    std::fs::create_dir(&content).unwrap();
+    for f in ["items.ron", "crops.ron", "zones.ron", "game.ron"] {
+        std::fs::copy(format!("{}/../assets/data/{f}", env!("CARGO_MANIFEST_DIR")), content.join(f)).unwrap();
+    }
+    let crops = std::fs::read_to_string(content.join("crops.ron")).unwrap().replacen("produce: \"radish\"", "produce: \"radishes\"", 1);
+    std::fs::write(content.join("crops.ron"), crops).unwrap();
+    let out = bin()
+        .args(["--http-bind", "127.0.0.1:0", "--udp-bind", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .arg("--content-dir")
+        .arg(&content)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("crops.ron") && err.contains("produce") && err.contains("radishes"), "{err}");
+}
+
+#[test]
+fn all_in_one_starts_on_port_zero_and_drains_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["--http-bind", "127.0.0.1:0", "--udp-bind", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = Instant::now();
+    let (mut http, mut udp) = (None, None);
+    while http.is_none() || udp.is_none() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no banner");
+        let line = lines.next().expect("banner line").unwrap();
+        if let Some(u) = line.split("sidecar (HTTP): ").nth(1) {
+            http = Some(u.trim().to_owned());
+        }
+        if let Some(a) = line.split("shard   (UDP):  ").nth(1) {
+            udp = Some(a.trim().to_owned());
+        }
+    }
+    let http = http.unwrap();
+    assert!(!http.ends_with(":0") && !udp.unwrap().ends_with(":0"), "bound ports are printed");
+    // The sidecar answers and the database is in the data dir.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = rt.block_on(async { reqwest::get(format!("{http}/readyz")).await.unwrap().status() });
+    assert_eq!(status.as_u16(), 200);
+    assert!(tmp.path().join("harvest.db").exists());
+    assert!(tmp.path().join("netcode.key").exists());
+
+    #[allow(unsafe_code)]
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0), "clean drain exits 0");
+            break;
+        }
+        assert!(Instant::now() < deadline, "shard did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
