@@ -50,7 +50,7 @@ if [ -z "${SKIP_BASELINE:-}" ] && [ -d ../shared/baseline/lightyear-bare ]; then
   (cd "$B" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/lightyear-bare" cargo build --release -q \
      && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/lightyear-bare" ./run.sh C "k=1000 move=0.1 expect=200 warmup=5 dur=30 wait=20" "m=200 t=1 hz=30 dur=58" > /dev/null 2>&1 || true)
   if [ -f "$B/runs/C.json" ]; then
-    python3 "$B/summarize.py" C > "$RUNS/$NAME.baseline-C.txt" || true
+    (cd "$B" && python3 summarize.py C) > "$RUNS/$NAME.baseline-C.txt" || true
     cp "$B/runs/C.json" "$RUNS/$NAME.baseline-C.json"
     BASE="$RUNS/$NAME.baseline-C.json"
   fi

@@ -8,14 +8,18 @@ use harvest_shared::time::Tick;
 use std::hint::black_box;
 
 fn content() -> Content {
-    Content::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/data")).expect("assets/data loads")
+    Content::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/data"))
+        .expect("assets/data loads")
 }
 
 fn rules(c: &mut Criterion) {
     let content = content();
     let radish = CropId::new("radish");
     let farm = Farm::new(16);
-    let inv = Inventory { coins: 1_000_000, ..Default::default() };
+    let inv = Inventory {
+        coins: 1_000_000,
+        ..Default::default()
+    };
 
     c.bench_function("plant", |b| {
         b.iter_batched_ref(
@@ -27,9 +31,21 @@ fn rules(c: &mut Criterion) {
 
     let mut planted = farm.clone();
     let mut pinv = inv.clone();
-    farming::plant(&mut planted, &mut pinv, PlotId(3), &radish, &content, Tick(1000)).unwrap();
+    farming::plant(
+        &mut planted,
+        &mut pinv,
+        PlotId(3),
+        &radish,
+        &content,
+        Tick(1000),
+    )
+    .unwrap();
     c.bench_function("water", |b| {
-        b.iter_batched_ref(|| planted.clone(), |f| farming::water(f, black_box(PlotId(3)), &content, Tick(1010)), criterion::BatchSize::SmallInput)
+        b.iter_batched_ref(
+            || planted.clone(),
+            |f| farming::water(f, black_box(PlotId(3)), &content, Tick(1010)),
+            criterion::BatchSize::SmallInput,
+        )
     });
     c.bench_function("harvest", |b| {
         b.iter_batched_ref(
@@ -45,7 +61,9 @@ fn rules(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
-    c.bench_function("summary_16_plots", |b| b.iter(|| black_box(&planted).summary(Tick(1050))));
+    c.bench_function("summary_16_plots", |b| {
+        b.iter(|| black_box(&planted).summary(Tick(1050)))
+    });
 }
 
 criterion_group!(benches, rules);

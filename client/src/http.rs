@@ -1,6 +1,9 @@
 //! The sidecar's public HTTP API, typed with the shared DTOs.
 
-use harvest_shared::api::{ErrorBody, LoginRequest, MeResponse, PlayResponse, RegisterRequest, RegisterResponse, TokenResponse};
+use harvest_shared::api::{
+    ErrorBody, LoginRequest, MeResponse, PlayResponse, RegisterRequest, RegisterResponse,
+    TokenResponse,
+};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,32 +36,71 @@ impl SidecarApi {
             .timeout(Duration::from_secs(60))
             .build()
             .expect("a plain HTTP client always builds");
-        SidecarApi { http, base: base.trim_end_matches('/').to_owned() }
+        SidecarApi {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        }
     }
 
-    async fn parse<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, HttpError> {
+    async fn parse<T: serde::de::DeserializeOwned>(
+        resp: reqwest::Response,
+    ) -> Result<T, HttpError> {
         let status = resp.status();
         if status.is_success() {
             return Ok(resp.json().await?);
         }
         let text = resp.text().await?;
-        let body = serde_json::from_str(&text)
-            .unwrap_or(ErrorBody { error: "http_error".into(), message: text, field: None });
-        Err(HttpError::Api { status: status.as_u16(), body })
+        let body = serde_json::from_str(&text).unwrap_or(ErrorBody {
+            error: "http_error".into(),
+            message: text,
+            field: None,
+        });
+        Err(HttpError::Api {
+            status: status.as_u16(),
+            body,
+        })
     }
 
-    pub async fn register(&self, username: &str, password: &str) -> Result<RegisterResponse, HttpError> {
-        let req = RegisterRequest { username: username.into(), password: password.into() };
-        Self::parse(self.http.post(format!("{}/v1/auth/register", self.base)).json(&req).send().await?).await
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<RegisterResponse, HttpError> {
+        let req = RegisterRequest {
+            username: username.into(),
+            password: password.into(),
+        };
+        Self::parse(
+            self.http
+                .post(format!("{}/v1/auth/register", self.base))
+                .json(&req)
+                .send()
+                .await?,
+        )
+        .await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenResponse, HttpError> {
-        let req = LoginRequest { username: username.into(), password: password.into() };
-        Self::parse(self.http.post(format!("{}/v1/auth/login", self.base)).json(&req).send().await?).await
+        let req = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        };
+        Self::parse(
+            self.http
+                .post(format!("{}/v1/auth/login", self.base))
+                .json(&req)
+                .send()
+                .await?,
+        )
+        .await
     }
 
     /// Register, or carry on if the name is taken, then log in.
-    pub async fn register_or_login(&self, username: &str, password: &str) -> Result<TokenResponse, HttpError> {
+    pub async fn register_or_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<TokenResponse, HttpError> {
         match self.register(username, password).await {
             Ok(_) => {}
             Err(e) if e.code() == Some("username_taken") => {}
@@ -68,10 +110,24 @@ impl SidecarApi {
     }
 
     pub async fn play(&self, access_token: &str) -> Result<PlayResponse, HttpError> {
-        Self::parse(self.http.post(format!("{}/v1/play", self.base)).bearer_auth(access_token).send().await?).await
+        Self::parse(
+            self.http
+                .post(format!("{}/v1/play", self.base))
+                .bearer_auth(access_token)
+                .send()
+                .await?,
+        )
+        .await
     }
 
     pub async fn me(&self, access_token: &str) -> Result<MeResponse, HttpError> {
-        Self::parse(self.http.get(format!("{}/v1/players/me", self.base)).bearer_auth(access_token).send().await?).await
+        Self::parse(
+            self.http
+                .get(format!("{}/v1/players/me", self.base))
+                .bearer_auth(access_token)
+                .send()
+                .await?,
+        )
+        .await
     }
 }

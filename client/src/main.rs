@@ -12,7 +12,11 @@ use std::sync::Arc;
 #[command(version, about)]
 struct Cli {
     /// Sidecar base URL (printed by harvest-server at start).
-    #[arg(long, env = "HARVEST_SIDECAR_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "HARVEST_SIDECAR_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     sidecar_url: String,
     /// Content directory (crop names and prices for the labels).
     #[arg(long, env = "HARVEST_CONTENT_DIR", default_value_os_t = default_content_dir())]
@@ -42,7 +46,9 @@ fn main() {
     let content = match Content::load(&cli.content_dir) {
         Ok(c) => Arc::new(c),
         Err(e) => {
-            eprintln!("harvest: cannot load content: {e}\n(run from the repository root or pass --content-dir)");
+            eprintln!(
+                "harvest: cannot load content: {e}\n(run from the repository root or pass --content-dir)"
+            );
             std::process::exit(2);
         }
     };
@@ -57,7 +63,11 @@ fn main() {
     };
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {
-        primary_window: Some(Window { title: "Harvest Battles".into(), resolution: (1100, 720).into(), ..default() }),
+        primary_window: Some(Window {
+            title: "Harvest Battles".into(),
+            resolution: (1100, 720).into(),
+            ..default()
+        }),
         ..default()
     }));
     harvest_client::net::add_network(&mut app, std::time::Duration::from_millis(50));

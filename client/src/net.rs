@@ -7,12 +7,12 @@
 
 use base64::Engine as _;
 use bevy::prelude::*;
-use tracing::{info};
 use bevy::state::app::StatesPlugin;
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::protocol::{
-    ActionChannel, ActionNotice, HarvestRequest, KickNotice, PlantRequest, PlayerInfo, ProtocolPlugin, WaterRequest,
+    ActionChannel, ActionNotice, HarvestRequest, KickNotice, PlantRequest, PlayerInfo,
+    ProtocolPlugin, WaterRequest,
 };
 use lightyear::connection::ConnectionSystems;
 use lightyear::link::LinkSystems;
@@ -21,6 +21,7 @@ use lightyear::prelude::client::{ClientPlugins, NetcodeClient, NetcodeConfig};
 use lightyear::prelude::*;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+use tracing::info;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -49,13 +50,25 @@ pub struct NetStats {
 
 /// Client plugins, the protocol and our bookkeeping systems. Call before `finish()`.
 pub fn add_network(app: &mut App, tick: Duration) {
-    app.add_plugins(ClientPlugins { tick_duration: tick });
+    app.add_plugins(ClientPlugins {
+        tick_duration: tick,
+    });
     // Required with lightyear's default `prediction` feature, or the client panics on sync.
     app.insert_resource(PredictionManager::default());
     app.add_plugins(ProtocolPlugin);
     app.init_resource::<Inbox>().init_resource::<NetStats>();
-    app.add_systems(PreUpdate, count_in.after(LinkSystems::Receive).before(ConnectionSystems::Receive));
-    app.add_systems(PostUpdate, count_out.after(ConnectionSystems::Send).before(LinkSystems::Send));
+    app.add_systems(
+        PreUpdate,
+        count_in
+            .after(LinkSystems::Receive)
+            .before(ConnectionSystems::Receive),
+    );
+    app.add_systems(
+        PostUpdate,
+        count_out
+            .after(ConnectionSystems::Send)
+            .before(LinkSystems::Send),
+    );
     app.add_systems(Update, read_messages);
 }
 
@@ -145,12 +158,18 @@ pub enum Action {
 /// Send `action` from the (single) client entity in `world`. Returns false when not connected.
 pub fn send_action(world: &mut World, request_id: u32, action: Action) -> bool {
     let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
-    let Some(client) = q.iter(world).next() else { return false };
+    let Some(client) = q.iter(world).next() else {
+        return false;
+    };
     let mut e = world.entity_mut(client);
     match action {
         Action::Plant(plot, crop) => {
             if let Some(mut s) = e.get_mut::<MessageSender<PlantRequest>>() {
-                s.send::<ActionChannel>(PlantRequest { request_id, plot, crop });
+                s.send::<ActionChannel>(PlantRequest {
+                    request_id,
+                    plot,
+                    crop,
+                });
             }
         }
         Action::Water(plot) => {
@@ -170,7 +189,9 @@ pub fn send_action(world: &mut World, request_id: u32, action: Action) -> bool {
 /// The replicated farm and inventory of this player, if they have arrived.
 pub fn my_farm(world: &mut World) -> Option<(PlayerInfo, Farm, Inventory)> {
     let mut q = world.query::<(&PlayerInfo, &Farm, &Inventory)>();
-    q.iter(world).next().map(|(p, f, i)| (p.clone(), f.clone(), i.clone()))
+    q.iter(world)
+        .next()
+        .map(|(p, f, i)| (p.clone(), f.clone(), i.clone()))
 }
 
 /// A complete headless client app, stepped by hand. One per bot: lightyear supports a single
@@ -191,7 +212,11 @@ impl NetClient {
         app.finish();
         app.cleanup();
         let client = connect(app.world_mut(), token)?;
-        Ok(NetClient { app, client, next_request: 1 })
+        Ok(NetClient {
+            app,
+            client,
+            next_request: 1,
+        })
     }
 
     pub fn update(&mut self) {
@@ -234,7 +259,9 @@ impl NetClient {
     }
 
     pub fn disconnect(&mut self) {
-        self.app.world_mut().trigger(Disconnect { entity: self.client });
+        self.app.world_mut().trigger(Disconnect {
+            entity: self.client,
+        });
         for _ in 0..3 {
             self.app.update();
         }
@@ -243,6 +270,10 @@ impl NetClient {
 
 /// Structured logs to stderr (`RUST_LOG` filters; default warnings only, so bots stay quiet).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -89,7 +89,11 @@ impl ShardSettings {
     }
 
     /// Settings for tests: loopback port 0, everything else default.
-    pub fn for_tests(content: Arc<Content>, netcode_key: [u8; 32], sidecar: Option<SidecarLink>) -> Self {
+    pub fn for_tests(
+        content: Arc<Content>,
+        netcode_key: [u8; 32],
+        sidecar: Option<SidecarLink>,
+    ) -> Self {
         ShardSettings {
             udp_bind: "127.0.0.1:0".parse().expect("literal"),
             public_addr: None,
@@ -126,10 +130,18 @@ impl ShardConfig {
             self.zones.iter().map(|z| ZoneId::new(z.trim())).collect()
         };
         if let Some(z) = zones.iter().find(|z| content.zone(z).is_none()) {
-            bail!("--zones names '{z}', which is not in {}/zones.ron", self.content_dir.display());
+            bail!(
+                "--zones names '{z}', which is not in {}/zones.ron",
+                self.content_dir.display()
+            );
         }
-        let (netcode_key, _) =
-            resolve_key("netcode key", self.netcode_key.as_deref(), self.netcode_key_file.as_deref(), &self.data_dir, "netcode.key")?;
+        let (netcode_key, _) = resolve_key(
+            "netcode key",
+            self.netcode_key.as_deref(),
+            self.netcode_key_file.as_deref(),
+            &self.data_dir,
+            "netcode.key",
+        )?;
         let (service_secret, _) = resolve_key(
             "service secret",
             self.service_secret.as_deref(),
@@ -145,7 +157,10 @@ impl ShardConfig {
             shard_id: self.shard_id.clone(),
             zones,
             netcode_key,
-            sidecar: Some(SidecarLink { url: sidecar_url.trim_end_matches('/').to_owned(), service_secret }),
+            sidecar: Some(SidecarLink {
+                url: sidecar_url.trim_end_matches('/').to_owned(),
+                service_secret,
+            }),
             max_clients: self.max_clients,
             unauth_timeout: Duration::from_millis(self.unauth_timeout_ms.max(100)),
             save_interval: Duration::from_millis(self.save_interval_ms.clamp(10, 1000)),

@@ -41,7 +41,9 @@ pub fn build_app(settings: ShardSettings) -> App {
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(tick)));
     app.add_plugins(StatesPlugin);
     if settings.network {
-        app.add_plugins(lightyear::prelude::server::ServerPlugins { tick_duration: tick });
+        app.add_plugins(lightyear::prelude::server::ServerPlugins {
+            tick_duration: tick,
+        });
         app.add_plugins(harvest_shared::protocol::ProtocolPlugin);
         app.add_plugins(lightyear::prelude::RoomPlugin);
     }

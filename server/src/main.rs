@@ -3,7 +3,6 @@
 
 use anyhow::Context;
 use bevy::prelude::*;
-use tracing::{info};
 use clap::Parser;
 use harvest_server::plugins::network::{BoundAddr, public_from_bound};
 use harvest_server::plugins::shutdown::ShutdownSignal;
@@ -11,6 +10,7 @@ use harvest_server::{ShardConfig, build_app};
 use harvest_sidecar::telemetry::{self, LogFormat};
 use harvest_sidecar::{Sidecar, SidecarConfig};
 use std::net::SocketAddr;
+use tracing::info;
 
 /// Harvest Battles zone shard. With no --sidecar-url it also runs the sidecar in-process
 /// (accounts, tokens, persistence) on SQLite under --data-dir: the whole stack in one command.
@@ -61,23 +61,37 @@ fn print_banner(bound: Res<BoundAddr>, mut banner: ResMut<Banner>) {
         println!("harvest-server ready");
         println!("  sidecar (HTTP): {}", banner.sidecar_url);
         println!("  shard   (UDP):  {}", public_from_bound(addr));
-        println!("  play:  cargo run --release -p harvest_client -- --sidecar-url {}", banner.sidecar_url);
-        println!("  bots:  cargo run --release -p harvest_client --no-default-features --bin harvest-bots -- --sidecar-url {} --bots 10 --duration 30", banner.sidecar_url);
+        println!(
+            "  play:  cargo run --release -p harvest_client -- --sidecar-url {}",
+            banner.sidecar_url
+        );
+        println!(
+            "  bots:  cargo run --release -p harvest_client --no-default-features --bin harvest-bots -- --sidecar-url {} --bots 10 --duration 30",
+            banner.sidecar_url
+        );
     }
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     // Validate the shard's own config (and content) before starting anything.
-    let mut settings = cli.shard.resolve(cli.sidecar_url.clone().unwrap_or_default())?;
+    let mut settings = cli
+        .shard
+        .resolve(cli.sidecar_url.clone().unwrap_or_default())?;
     // The in-process sidecar gets its own small runtime on background threads.
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("sidecar").enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sidecar")
+        .enable_all()
+        .build()?;
     let (sidecar, url) = match &cli.sidecar_url {
         Some(url) => (None, url.clone()),
         None => {
             let mut cfg = SidecarConfig::for_data_dir(&cli.shard.data_dir);
             cfg.bind = cli.http_bind;
             cfg.database_url = cli.database_url.clone();
-            let sidecar = runtime.block_on(Sidecar::start(&cfg)).context("starting the in-process sidecar")?;
+            let sidecar = runtime
+                .block_on(Sidecar::start(&cfg))
+                .context("starting the in-process sidecar")?;
             let url = sidecar.url();
             (Some(sidecar), url)
         }
@@ -98,7 +112,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         signal.request();
     })
     .context("installing the signal handler")?;
-    app.insert_resource(Banner { sidecar_url: url, printed: false });
+    app.insert_resource(Banner {
+        sidecar_url: url,
+        printed: false,
+    });
     app.add_systems(Update, print_banner);
     let exit = app.run();
     if let Some(sidecar) = sidecar {

@@ -1,7 +1,9 @@
 //! HTTP client for the sidecar's `/internal/v1` routes, used only from the persistence worker's
 //! background runtime (never from a Bevy system).
 
-use harvest_shared::api::{PlayerSave, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState};
+use harvest_shared::api::{
+    PlayerSave, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState,
+};
 use harvest_shared::ids::AccountId;
 use std::time::Duration;
 
@@ -27,7 +29,11 @@ impl SidecarClient {
             .pool_max_idle_per_host(8)
             .build()
             .expect("a plain HTTP client always builds");
-        SidecarClient { http, base: base.trim_end_matches('/').to_owned(), bearer: format!("Bearer {}", hex::encode(service_secret)) }
+        SidecarClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            bearer: format!("Bearer {}", hex::encode(service_secret)),
+        }
     }
 
     async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SidecarError> {
@@ -41,14 +47,23 @@ impl SidecarClient {
     }
 
     pub async fn register(&self, reg: &ShardRegistration) -> Result<ShardRegistered, SidecarError> {
-        let resp = self.http.post(format!("{}/internal/v1/shards", self.base)).header("authorization", &self.bearer).json(reg).send().await?;
+        let resp = self
+            .http
+            .post(format!("{}/internal/v1/shards", self.base))
+            .header("authorization", &self.bearer)
+            .json(reg)
+            .send()
+            .await?;
         Ok(Self::check(resp).await?.json().await?)
     }
 
     pub async fn load(&self, account: AccountId) -> Result<StoredState, SidecarError> {
         let resp = self
             .http
-            .get(format!("{}/internal/v1/players/{}/state", self.base, account.0))
+            .get(format!(
+                "{}/internal/v1/players/{}/state",
+                self.base, account.0
+            ))
             .header("authorization", &self.bearer)
             .send()
             .await?;

@@ -20,17 +20,38 @@ fn offline_app() -> App {
 }
 
 fn join(app: &mut App, account: AccountId) -> (Entity, Entity) {
-    let link = app.world_mut().spawn(Session { account, player: None }).id();
-    app.world_mut().resource_mut::<Joins>().0.push((account, link));
+    let link = app
+        .world_mut()
+        .spawn(Session {
+            account,
+            player: None,
+        })
+        .id();
+    app.world_mut()
+        .resource_mut::<Joins>()
+        .0
+        .push((account, link));
     for _ in 0..3 {
         app.update();
     }
-    let player = app.world().get::<Session>(link).and_then(|s| s.player).expect("player attached");
+    let player = app
+        .world()
+        .get::<Session>(link)
+        .and_then(|s| s.player)
+        .expect("player attached");
     (link, player)
 }
 
 fn intent(app: &mut App, link: Entity, player: Entity, intent: Intent) {
-    app.world_mut().resource_mut::<Intents>().0.push(IntentFrom { link, player: Some(player), request_id: 1, intent });
+    app.world_mut()
+        .resource_mut::<Intents>()
+        .0
+        .push(IntentFrom {
+            link,
+            player: Some(player),
+            request_id: 1,
+            intent,
+        });
     app.update();
 }
 
@@ -40,10 +61,30 @@ fn join_plant_reject_and_leave_saves() {
     let (link, player) = join(&mut app, AccountId(5));
     let coins = app.world().get::<Inventory>(player).unwrap().coins;
 
-    intent(&mut app, link, player, Intent::Plant { plot: PlotId(0), crop: CropId::new("radish") });
-    assert!(matches!(app.world().get::<Farm>(player).unwrap().plots[0], Plot::Growing(_)));
-    assert_eq!(app.world().get::<Inventory>(player).unwrap().coins, coins - 2);
-    assert!(app.world().get::<Player>(player).unwrap().dirty_since.is_some());
+    intent(
+        &mut app,
+        link,
+        player,
+        Intent::Plant {
+            plot: PlotId(0),
+            crop: CropId::new("radish"),
+        },
+    );
+    assert!(matches!(
+        app.world().get::<Farm>(player).unwrap().plots[0],
+        Plot::Growing(_)
+    ));
+    assert_eq!(
+        app.world().get::<Inventory>(player).unwrap().coins,
+        coins - 2
+    );
+    assert!(
+        app.world()
+            .get::<Player>(player)
+            .unwrap()
+            .dirty_since
+            .is_some()
+    );
 
     // A refused intent leaves state and change ticks alone.
     let before = app.world().get::<Farm>(player).unwrap().clone();
@@ -53,12 +94,23 @@ fn join_plant_reject_and_leave_saves() {
     assert_eq!((stats.accepted, stats.rejected), (1, 1));
 
     // Intents from a link with no loaded player are refused, not applied anywhere.
-    app.world_mut().resource_mut::<Intents>().0.push(IntentFrom { link, player: None, request_id: 2, intent: Intent::Water { plot: PlotId(0) } });
+    app.world_mut()
+        .resource_mut::<Intents>()
+        .0
+        .push(IntentFrom {
+            link,
+            player: None,
+            request_id: 2,
+            intent: Intent::Water { plot: PlotId(0) },
+        });
     app.update();
     assert_eq!(app.world().resource::<ActionStats>().rejected, 2);
 
     // Leaving saves (in-memory store here) and despawns.
-    app.world_mut().resource_mut::<Leaves>().0.push((AccountId(5), link));
+    app.world_mut()
+        .resource_mut::<Leaves>()
+        .0
+        .push((AccountId(5), link));
     app.update();
     assert!(app.world().get_entity(player).is_err());
     assert!(app.world().resource::<Players>().online.is_empty());
@@ -69,8 +121,14 @@ fn join_plant_reject_and_leave_saves() {
 
     // Coming back loads the saved state.
     let (_, player) = join(&mut app, AccountId(5));
-    assert!(matches!(app.world().get::<Farm>(player).unwrap().plots[0], Plot::Growing(_)));
-    assert_eq!(app.world().get::<Inventory>(player).unwrap().coins, coins - 2);
+    assert!(matches!(
+        app.world().get::<Farm>(player).unwrap().plots[0],
+        Plot::Growing(_)
+    ));
+    assert_eq!(
+        app.world().get::<Inventory>(player).unwrap().coins,
+        coins - 2
+    );
 }
 
 #[test]
@@ -83,10 +141,24 @@ fn write_behind_flushes_within_the_interval() {
     app.update();
     let confirmed = app.world().resource::<Persistence>().saves_confirmed;
     assert!(confirmed >= 1);
-    intent(&mut app, link, player, Intent::Plant { plot: PlotId(1), crop: CropId::new("radish") });
+    intent(
+        &mut app,
+        link,
+        player,
+        Intent::Plant {
+            plot: PlotId(1),
+            crop: CropId::new("radish"),
+        },
+    );
     std::thread::sleep(Duration::from_millis(250));
     app.update();
     app.update();
     assert!(app.world().resource::<Persistence>().saves_confirmed > confirmed);
-    assert!(app.world().get::<Player>(player).unwrap().dirty_since.is_none());
+    assert!(
+        app.world()
+            .get::<Player>(player)
+            .unwrap()
+            .dirty_since
+            .is_none()
+    );
 }

@@ -44,13 +44,25 @@ fn swarm_farms_and_reports() {
     // plant + water + harvest for each bot at least once in 9 s (radish ripens in ≤ 5 s).
     assert!(report.actions_accepted >= 12, "{report:?}");
     assert!(report.bytes_in_per_client_per_s > 0.0 && report.bytes_out_per_client_per_s > 0.0);
-    assert!(report.login_to_first_state_ms_p50 > 0.0 && report.login_to_first_state_ms_p99 >= report.login_to_first_state_ms_p50);
+    assert!(
+        report.login_to_first_state_ms_p50 > 0.0
+            && report.login_to_first_state_ms_p99 >= report.login_to_first_state_ms_p50
+    );
     assert!(report.rtt_ms_p99 >= report.rtt_ms_p50);
     assert!(lines >= 1, "progress is reported");
     let json = serde_json::to_value(&report).unwrap();
     for f in [
-        "bots", "connected", "actions_accepted", "actions_rejected", "bytes_in_per_client_per_s", "bytes_out_per_client_per_s",
-        "rtt_ms_p50", "rtt_ms_p99", "login_to_first_state_ms_p50", "login_to_first_state_ms_p99", "errors",
+        "bots",
+        "connected",
+        "actions_accepted",
+        "actions_rejected",
+        "bytes_in_per_client_per_s",
+        "bytes_out_per_client_per_s",
+        "rtt_ms_p50",
+        "rtt_ms_p99",
+        "login_to_first_state_ms_p50",
+        "login_to_first_state_ms_p99",
+        "errors",
     ] {
         assert!(json.get(f).is_some(), "report field {f}");
     }

@@ -16,7 +16,14 @@ fn help_lists_the_flags() {
     let out = bin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--http-bind", "--udp-bind", "--data-dir", "--sidecar-url", "--tick-hz", "--database-url"] {
+    for flag in [
+        "--http-bind",
+        "--udp-bind",
+        "--data-dir",
+        "--sidecar-url",
+        "--tick-hz",
+        "--database-url",
+    ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
 }
@@ -24,11 +31,24 @@ fn help_lists_the_flags() {
 #[test]
 fn bad_config_exits_with_a_clear_message() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = bin().args(["--tick-hz", "0", "--data-dir"]).arg(tmp.path()).args(["--http-bind", "127.0.0.1:0"]).output().unwrap();
+    let out = bin()
+        .args(["--tick-hz", "0", "--data-dir"])
+        .arg(tmp.path())
+        .args(["--http-bind", "127.0.0.1:0"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--tick-hz must be"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--tick-hz must be"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let out = bin().args(["--database-url", "mysql://nope", "--data-dir"]).arg(tmp.path()).output().unwrap();
+    let out = bin()
+        .args(["--database-url", "mysql://nope", "--data-dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url must start with"));
 }
@@ -39,12 +59,24 @@ fn bad_content_names_the_file_and_the_reason() {
     let content = tmp.path().join("content");
     std::fs::create_dir(&content).unwrap();
     for f in ["items.ron", "crops.ron", "zones.ron", "game.ron"] {
-        std::fs::copy(format!("{}/../assets/data/{f}", env!("CARGO_MANIFEST_DIR")), content.join(f)).unwrap();
+        std::fs::copy(
+            format!("{}/../assets/data/{f}", env!("CARGO_MANIFEST_DIR")),
+            content.join(f),
+        )
+        .unwrap();
     }
-    let crops = std::fs::read_to_string(content.join("crops.ron")).unwrap().replacen("produce: \"radish\"", "produce: \"radishes\"", 1);
+    let crops = std::fs::read_to_string(content.join("crops.ron"))
+        .unwrap()
+        .replacen("produce: \"radish\"", "produce: \"radishes\"", 1);
     std::fs::write(content.join("crops.ron"), crops).unwrap();
     let out = bin()
-        .args(["--http-bind", "127.0.0.1:0", "--udp-bind", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--http-bind",
+            "127.0.0.1:0",
+            "--udp-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(tmp.path().join("data"))
         .arg("--content-dir")
         .arg(&content)
@@ -52,14 +84,23 @@ fn bad_content_names_the_file_and_the_reason() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("crops.ron") && err.contains("produce") && err.contains("radishes"), "{err}");
+    assert!(
+        err.contains("crops.ron") && err.contains("produce") && err.contains("radishes"),
+        "{err}"
+    );
 }
 
 #[test]
 fn all_in_one_starts_on_port_zero_and_drains_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args(["--http-bind", "127.0.0.1:0", "--udp-bind", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "--http-bind",
+            "127.0.0.1:0",
+            "--udp-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -79,10 +120,21 @@ fn all_in_one_starts_on_port_zero_and_drains_on_sigterm() {
         }
     }
     let http = http.unwrap();
-    assert!(!http.ends_with(":0") && !udp.unwrap().ends_with(":0"), "bound ports are printed");
+    assert!(
+        !http.ends_with(":0") && !udp.unwrap().ends_with(":0"),
+        "bound ports are printed"
+    );
     // The sidecar answers and the database is in the data dir.
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let status = rt.block_on(async { reqwest::get(format!("{http}/readyz")).await.unwrap().status() });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::get(format!("{http}/readyz"))
+            .await
+            .unwrap()
+            .status()
+    });
     assert_eq!(status.as_u16(), 200);
     assert!(tmp.path().join("harvest.db").exists());
     assert!(tmp.path().join("netcode.key").exists());
@@ -98,7 +150,10 @@ fn all_in_one_starts_on_port_zero_and_drains_on_sigterm() {
             assert_eq!(status.code(), Some(0), "clean drain exits 0");
             break;
         }
-        assert!(Instant::now() < deadline, "shard did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "shard did not exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

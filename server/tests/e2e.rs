@@ -13,7 +13,11 @@ use harvest_shared::protocol::{KickReason, RejectReason};
 use std::time::Duration;
 
 /// `/v1/play`, retried while the shard has not registered yet.
-fn play(stack: &Stack, server: &mut bevy::prelude::App, access: &str) -> harvest_shared::api::PlayResponse {
+fn play(
+    stack: &Stack,
+    server: &mut bevy::prelude::App,
+    access: &str,
+) -> harvest_shared::api::PlayResponse {
     let start = std::time::Instant::now();
     loop {
         server.update();
@@ -29,26 +33,45 @@ fn play(stack: &Stack, server: &mut bevy::prelude::App, access: &str) -> harvest
 
 fn connect(stack: &Stack, server: &mut bevy::prelude::App, access: &str) -> NetClient {
     let p = play(stack, server, access);
-    assert_eq!(p.server_addr, harvest_server::plugins::network::public_from_bound(bound_addr(server)).to_string());
+    assert_eq!(
+        p.server_addr,
+        harvest_server::plugins::network::public_from_bound(bound_addr(server)).to_string()
+    );
     assert_eq!(p.content_version, stack.content.version);
     let mut client = NetClient::connect(&p.connect_token).expect("token decodes");
-    step_until(server, &mut [&mut client], Duration::from_secs(10), "farm replicated", |_, c| c[0].farm().is_some());
+    step_until(
+        server,
+        &mut [&mut client],
+        Duration::from_secs(10),
+        "farm replicated",
+        |_, c| c[0].farm().is_some(),
+    );
     client
 }
 
 /// Send one action and wait for its notice.
-fn act(server: &mut bevy::prelude::App, client: &mut NetClient, action: Action) -> Result<(), RejectReason> {
+fn act(
+    server: &mut bevy::prelude::App,
+    client: &mut NetClient,
+    action: Action,
+) -> Result<(), RejectReason> {
     let id = client.send(action);
     assert_ne!(id, 0, "client not connected");
     let mut result = None;
-    step_until(server, &mut [client], Duration::from_secs(5), "action notice", |_, c| {
-        for n in c[0].take_notices() {
-            if n.request_id == id {
-                result = Some(n.result);
+    step_until(
+        server,
+        &mut [client],
+        Duration::from_secs(5),
+        "action notice",
+        |_, c| {
+            for n in c[0].take_notices() {
+                if n.request_id == id {
+                    result = Some(n.result);
+                }
             }
-        }
-        result.is_some()
-    });
+            result.is_some()
+        },
+    );
     result.unwrap()
 }
 
@@ -58,74 +81,169 @@ fn register_play_farm_persist_restart() {
     let mut server = stack.shard();
     bound_addr(&mut server);
 
-    stack.rt.block_on(stack.api.register("farmer_e2e", "password123")).expect("register");
-    let tokens = stack.rt.block_on(stack.api.login("farmer_e2e", "password123")).expect("login");
+    stack
+        .rt
+        .block_on(stack.api.register("farmer_e2e", "password123"))
+        .expect("register");
+    let tokens = stack
+        .rt
+        .block_on(stack.api.login("farmer_e2e", "password123"))
+        .expect("login");
     let mut client = connect(&stack, &mut server, &tokens.access_token);
 
     let (info, farm, inv) = client.farm().unwrap();
     assert_eq!(info.account, tokens.account_id);
-    assert_eq!(farm.plots.len(), stack.content.zones[&info.zone].farm_plots as usize);
+    assert_eq!(
+        farm.plots.len(),
+        stack.content.zones[&info.zone].farm_plots as usize
+    );
     assert_eq!(inv.coins, stack.content.rules.start_coins);
 
     let radish = CropId::new("radish");
     let seed = stack.content.crops[&radish].seed_price;
-    assert_eq!(act(&mut server, &mut client, Action::Plant(PlotId(0), radish.clone())), Ok(()));
-    assert_eq!(act(&mut server, &mut client, Action::Water(PlotId(0))), Ok(()));
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(0), radish.clone())
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        act(&mut server, &mut client, Action::Water(PlotId(0))),
+        Ok(())
+    );
     // Rejected intents come back typed and change nothing.
     assert_eq!(
-        act(&mut server, &mut client, Action::Plant(PlotId(0), radish.clone())),
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(0), radish.clone())
+        ),
         Err(RejectReason::Farm(FarmError::PlotOccupied(PlotId(0))))
     );
-    assert_eq!(act(&mut server, &mut client, Action::Plant(PlotId(99), radish.clone())), Err(RejectReason::Farm(FarmError::NoSuchPlot(PlotId(99)))));
-    assert_eq!(act(&mut server, &mut client, Action::Plant(PlotId(1), CropId::new("unobtainium"))), Err(RejectReason::Farm(FarmError::UnknownCrop)));
-    assert!(matches!(act(&mut server, &mut client, Action::Harvest(PlotId(0))), Err(RejectReason::Farm(FarmError::NotRipe { .. }))));
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(5), "farm update", |_, c| {
-        c[0].farm().is_some_and(|(_, f, i)| matches!(&f.plots[0], Plot::Growing(g) if g.watered) && i.coins == 50 - seed)
-    });
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(99), radish.clone())
+        ),
+        Err(RejectReason::Farm(FarmError::NoSuchPlot(PlotId(99))))
+    );
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(1), CropId::new("unobtainium"))
+        ),
+        Err(RejectReason::Farm(FarmError::UnknownCrop))
+    );
+    assert!(matches!(
+        act(&mut server, &mut client, Action::Harvest(PlotId(0))),
+        Err(RejectReason::Farm(FarmError::NotRipe { .. }))
+    ));
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "farm update",
+        |_, c| {
+            c[0].farm().is_some_and(|(_, f, i)| {
+                matches!(&f.plots[0], Plot::Growing(g) if g.watered) && i.coins == 50 - seed
+            })
+        },
+    );
 
     // A second crop that stays growing across the restart.
-    assert_eq!(act(&mut server, &mut client, Action::Plant(PlotId(3), CropId::new("pumpkin"))), Ok(()));
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(3), CropId::new("pumpkin"))
+        ),
+        Ok(())
+    );
 
     // Advance world time until the radish is ripe, then harvest it.
     let (_, farm, _) = client.farm().unwrap();
-    let Plot::Growing(g) = &farm.plots[0] else { panic!("plot 0 should be growing") };
+    let Plot::Growing(g) = &farm.plots[0] else {
+        panic!("plot 0 should be growing")
+    };
     let now = server.world().resource::<GameClock>().now;
     server.world_mut().resource_mut::<GameClock>().skew = now.until(g.ripe_at) + 1;
-    assert_eq!(act(&mut server, &mut client, Action::Harvest(PlotId(0))), Ok(()));
+    assert_eq!(
+        act(&mut server, &mut client, Action::Harvest(PlotId(0))),
+        Ok(())
+    );
     let produce = ItemId::new("radish");
     let yield_count = stack.content.crops[&radish].yield_count;
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(5), "inventory update", |_, c| {
-        c[0].farm().is_some_and(|(_, f, i)| i.count(&produce) == yield_count && f.plots[0] == Plot::Empty)
-    });
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "inventory update",
+        |_, c| {
+            c[0].farm().is_some_and(|(_, f, i)| {
+                i.count(&produce) == yield_count && f.plots[0] == Plot::Empty
+            })
+        },
+    );
     let (_, farm_before, inv_before) = client.farm().unwrap();
 
     // Write-behind reaches the sidecar within a second.
     let mut me = None;
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(3), "state saved", |_, _| {
-        let m = stack.rt.block_on(stack.api.me(&tokens.access_token)).unwrap();
-        let ok = m.inventory == inv_before;
-        me = Some(m);
-        ok
-    });
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(3),
+        "state saved",
+        |_, _| {
+            let m = stack
+                .rt
+                .block_on(stack.api.me(&tokens.access_token))
+                .unwrap();
+            let ok = m.inventory == inv_before;
+            me = Some(m);
+            ok
+        },
+    );
     let me = me.unwrap();
     assert_eq!(me.farm.plots as usize, farm_before.plots.len());
     assert_eq!(me.farm.growing, 1);
 
     // Restart: SIGTERM-equivalent drain, everyone saved and told why.
     server.world().resource::<ShutdownSignal>().request();
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(10), "shard exit", |s, _| s.should_exit().is_some());
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(10),
+        "shard exit",
+        |s, _| s.should_exit().is_some(),
+    );
     assert_eq!(server.should_exit(), Some(bevy::app::AppExit::Success));
-    step_until(&mut bevy::prelude::App::new(), &mut [&mut client], Duration::from_secs(5), "kick notice", |_, c| c[0].kicked().is_some());
+    step_until(
+        &mut bevy::prelude::App::new(),
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "kick notice",
+        |_, c| c[0].kicked().is_some(),
+    );
     assert_eq!(client.kicked().unwrap().reason, KickReason::ShuttingDown);
     drop(server);
     drop(client);
 
     let mut server = stack.shard();
-    let tokens = stack.rt.block_on(stack.api.login("farmer_e2e", "password123")).expect("login again");
+    let tokens = stack
+        .rt
+        .block_on(stack.api.login("farmer_e2e", "password123"))
+        .expect("login again");
     let mut client = connect(&stack, &mut server, &tokens.access_token);
     let (_, farm_after, inv_after) = client.farm().unwrap();
     assert_eq!(inv_after, inv_before, "inventory survives the restart");
-    assert_eq!(farm_after, farm_before, "farm (including the growing pumpkin's ticks) survives the restart");
+    assert_eq!(
+        farm_after, farm_before,
+        "farm (including the growing pumpkin's ticks) survives the restart"
+    );
     assert!(matches!(&farm_after.plots[3], Plot::Growing(g) if g.crop.as_str() == "pumpkin"));
 }
 
@@ -134,18 +252,45 @@ fn second_login_takes_over_the_live_player() {
     let stack = Stack::start();
     let mut server = stack.shard();
     bound_addr(&mut server);
-    stack.rt.block_on(stack.api.register("twin", "password123")).unwrap();
-    let t1 = stack.rt.block_on(stack.api.login("twin", "password123")).unwrap();
+    stack
+        .rt
+        .block_on(stack.api.register("twin", "password123"))
+        .unwrap();
+    let t1 = stack
+        .rt
+        .block_on(stack.api.login("twin", "password123"))
+        .unwrap();
     let mut a = connect(&stack, &mut server, &t1.access_token);
-    assert_eq!(act(&mut server, &mut a, Action::Plant(PlotId(2), CropId::new("wheat"))), Ok(()));
-    let t2 = stack.rt.block_on(stack.api.login("twin", "password123")).unwrap();
+    assert_eq!(
+        act(
+            &mut server,
+            &mut a,
+            Action::Plant(PlotId(2), CropId::new("wheat"))
+        ),
+        Ok(())
+    );
+    let t2 = stack
+        .rt
+        .block_on(stack.api.login("twin", "password123"))
+        .unwrap();
     let p = play(&stack, &mut server, &t2.access_token);
     let mut b = NetClient::connect(&p.connect_token).unwrap();
-    step_until(&mut server, &mut [&mut a, &mut b], Duration::from_secs(10), "takeover", |_, c| {
-        c[0].kicked().is_some() && c[1].farm().is_some_and(|(_, f, _)| matches!(&f.plots[2], Plot::Growing(_)))
-    });
+    step_until(
+        &mut server,
+        &mut [&mut a, &mut b],
+        Duration::from_secs(10),
+        "takeover",
+        |_, c| {
+            c[0].kicked().is_some()
+                && c[1]
+                    .farm()
+                    .is_some_and(|(_, f, _)| matches!(&f.plots[2], Plot::Growing(_)))
+        },
+    );
     assert_eq!(a.kicked().unwrap().reason, KickReason::LoggedInElsewhere);
     // Exactly one player entity for the account.
-    let mut q = server.world_mut().query::<&harvest_server::plugins::players::Player>();
+    let mut q = server
+        .world_mut()
+        .query::<&harvest_server::plugins::players::Player>();
     assert_eq!(q.iter(server.world()).count(), 1);
 }

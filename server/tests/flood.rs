@@ -16,7 +16,9 @@ use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 fn unauthenticated_links(server: &mut App) -> usize {
-    let mut q = server.world_mut().query_filtered::<Entity, (With<LinkOf>, Without<ClientOf>)>();
+    let mut q = server
+        .world_mut()
+        .query_filtered::<Entity, (With<LinkOf>, Without<ClientOf>)>();
     q.iter(server.world()).count()
 }
 
@@ -57,7 +59,10 @@ fn flood_leaves_no_links_and_real_client_connects() {
         peak = peak.max(unauthenticated_links(&mut server));
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(peak >= 100, "the flood should have created link entities (peak {peak})");
+    assert!(
+        peak >= 100,
+        "the flood should have created link entities (peak {peak})"
+    );
 
     // After the unauthenticated timeout every one of them is gone.
     step_until(&mut server, &mut [], timeout * 3, "links reaped", |s, _| {
@@ -77,12 +82,27 @@ fn flood_leaves_no_links_and_real_client_connects() {
     .try_into_bytes()
     .unwrap();
     use base64::Engine as _;
-    let mut client = NetClient::connect(&base64::engine::general_purpose::STANDARD.encode(token)).unwrap();
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(10), "real client farm", |_, c| c[0].farm().is_some());
+    let mut client =
+        NetClient::connect(&base64::engine::general_purpose::STANDARD.encode(token)).unwrap();
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(10),
+        "real client farm",
+        |_, c| c[0].farm().is_some(),
+    );
     assert_eq!(client.farm().unwrap().0.account, AccountId(7));
     // Its link is authenticated and survives the reaper.
     std::thread::sleep(timeout + Duration::from_millis(200));
-    step_until(&mut server, &mut [&mut client], Duration::from_secs(2), "still connected", |_, c| c[0].is_connected());
-    let mut q = server.world_mut().query_filtered::<Entity, With<ClientOf>>();
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(2),
+        "still connected",
+        |_, c| c[0].is_connected(),
+    );
+    let mut q = server
+        .world_mut()
+        .query_filtered::<Entity, With<ClientOf>>();
     assert_eq!(q.iter(server.world()).count(), 1);
 }

@@ -174,7 +174,10 @@ mod tests {
     #[test]
     fn user_data_round_trip() {
         for id in [0, 1, 42, i64::MAX, -5] {
-            assert_eq!(decode_user_data(&encode_user_data(AccountId(id))), AccountId(id));
+            assert_eq!(
+                decode_user_data(&encode_user_data(AccountId(id))),
+                AccountId(id)
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 //! account: the shard acts on the farm of the link that sent them, so a client can only ever
 //! drive its own state.
 
-use crate::farming::{FarmError, Farm, Inventory};
+use crate::farming::{Farm, FarmError, Inventory};
 use crate::ids::{AccountId, CropId, PlotId, ZoneId};
 use bevy::prelude::*;
 use lightyear::prelude::*;
@@ -92,11 +92,16 @@ impl Plugin for ProtocolPlugin {
         })
         .add_direction(NetworkDirection::Bidirectional);
 
-        app.register_message::<PlantRequest>().add_direction(NetworkDirection::ClientToServer);
-        app.register_message::<WaterRequest>().add_direction(NetworkDirection::ClientToServer);
-        app.register_message::<HarvestRequest>().add_direction(NetworkDirection::ClientToServer);
-        app.register_message::<ActionNotice>().add_direction(NetworkDirection::ServerToClient);
-        app.register_message::<KickNotice>().add_direction(NetworkDirection::ServerToClient);
+        app.register_message::<PlantRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<WaterRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<HarvestRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<ActionNotice>()
+            .add_direction(NetworkDirection::ServerToClient);
+        app.register_message::<KickNotice>()
+            .add_direction(NetworkDirection::ServerToClient);
 
         app.component::<PlayerInfo>().replicate();
         app.component::<Farm>().replicate();

@@ -26,7 +26,10 @@ impl PlayerState {
         PlayerState {
             zone,
             farm: Farm::new(plots),
-            inventory: Inventory { coins: content.rules.start_coins, ..Default::default() },
+            inventory: Inventory {
+                coins: content.rules.start_coins,
+                ..Default::default()
+            },
         }
     }
 }

@@ -10,7 +10,11 @@ use std::time::Duration;
 #[command(version, about)]
 struct Cli {
     /// Sidecar base URL.
-    #[arg(long, env = "HARVEST_SIDECAR_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "HARVEST_SIDECAR_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     sidecar_url: String,
     /// Number of bots.
     #[arg(long, default_value_t = 10)]
@@ -62,7 +66,10 @@ fn main() {
         hz: cli.hz,
         login_concurrency: cli.login_concurrency,
     };
-    eprintln!("harvest-bots: {} bots for {} s against {}", cfg.bots, cli.duration, cfg.sidecar_url);
+    eprintln!(
+        "harvest-bots: {} bots for {} s against {}",
+        cfg.bots, cli.duration, cfg.sidecar_url
+    );
     let report = match bots::run(&cfg, |line| eprintln!("harvest-bots: {line}")) {
         Ok(r) => r,
         Err(e) => {

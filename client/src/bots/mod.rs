@@ -67,18 +67,37 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     for t in 0..threads {
         let (tx, rx) = crossbeam_channel::unbounded::<NewBot>();
         senders.push(tx);
-        let (live, stop, collector, scenario, hz) = (live.clone(), stop.clone(), collector.clone(), cfg.scenario, cfg.hz.max(1));
-        handles.push(std::thread::Builder::new().name(format!("bots-{t}")).spawn(move || {
-            bot_thread(rx, live, stop, collector, scenario, hz);
-        })?);
+        let (live, stop, collector, scenario, hz) = (
+            live.clone(),
+            stop.clone(),
+            collector.clone(),
+            cfg.scenario,
+            cfg.hz.max(1),
+        );
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("bots-{t}"))
+                .spawn(move || {
+                    bot_thread(rx, live, stop, collector, scenario, hz);
+                })?,
+        );
     }
 
     // Logins on a small runtime, bounded so the sidecar sees a realistic but finite storm.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let api = SidecarApi::new(&cfg.sidecar_url);
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.login_concurrency.max(1)));
     for i in 0..cfg.bots {
-        let (api, sem, tx, live, collector) = (api.clone(), sem.clone(), senders[i % threads].clone(), live.clone(), collector.clone());
+        let (api, sem, tx, live, collector) = (
+            api.clone(),
+            sem.clone(),
+            senders[i % threads].clone(),
+            live.clone(),
+            collector.clone(),
+        );
         let name = format!("{}{}", cfg.user_prefix, i);
         let password = cfg.password.clone();
         rt.spawn(async move {
@@ -104,9 +123,16 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
             match result {
                 Ok((play, login_started)) => {
                     live.logged_in.fetch_add(1, Relaxed);
-                    let _ = tx.send(NewBot { name, token: play.connect_token, login_started });
+                    let _ = tx.send(NewBot {
+                        name,
+                        token: play.connect_token,
+                        login_started,
+                    });
                 }
-                Err(e) => collector.lock().expect("collector lock").error(format!("login: {e:#}")),
+                Err(e) => collector
+                    .lock()
+                    .expect("collector lock")
+                    .error(format!("login: {e:#}")),
             }
         });
     }
@@ -208,12 +234,18 @@ fn bot_thread(
             } else if !connected && bot.counted_connected {
                 bot.counted_connected = false;
                 live.connected.fetch_sub(1, Relaxed);
-                local.error(format!("{}: disconnected ({:?})", bot.name, bot.client.kicked().map(|k| k.reason)));
+                local.error(format!(
+                    "{}: disconnected ({:?})",
+                    bot.name,
+                    bot.client.kicked().map(|k| k.reason)
+                ));
             }
             if !bot.first_state {
                 if let Some(_state) = bot.client.farm() {
                     bot.first_state = true;
-                    local.login_to_first_state_ms.push(bot.login_started.elapsed().as_secs_f64() * 1e3);
+                    local
+                        .login_to_first_state_ms
+                        .push(bot.login_started.elapsed().as_secs_f64() * 1e3);
                 }
             }
             if connected && bot.first_state {

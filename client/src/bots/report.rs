@@ -33,7 +33,8 @@ impl Collector {
         self.bytes_out += o.bytes_out;
         self.client_seconds += o.client_seconds;
         self.rtt_ms.extend(o.rtt_ms);
-        self.login_to_first_state_ms.extend(o.login_to_first_state_ms);
+        self.login_to_first_state_ms
+            .extend(o.login_to_first_state_ms);
         self.errors.extend(o.errors);
         self.reject_reasons.extend(o.reject_reasons);
     }
@@ -51,11 +52,20 @@ impl Machine {
     pub fn this() -> Self {
         let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_owned()))
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|s| s.trim().to_owned())
+            })
             .unwrap_or_default();
         Machine {
-            hostname: std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_owned()).unwrap_or_default(),
-            cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            hostname: std::fs::read_to_string("/etc/hostname")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default(),
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             os: std::env::consts::OS.to_owned(),
             cpu_model,
         }
@@ -91,16 +101,32 @@ pub struct Report {
 }
 
 impl Report {
-    pub(crate) fn build(cfg: &SwarmConfig, c: &Collector, connected: u64, wall: Duration, cpu_s: f64) -> Report {
+    pub(crate) fn build(
+        cfg: &SwarmConfig,
+        c: &Collector,
+        connected: u64,
+        wall: Duration,
+        cpu_s: f64,
+    ) -> Report {
         let (mut rtt, mut l2s) = (c.rtt_ms.clone(), c.login_to_first_state_ms.clone());
         let (rtt50, rtt99) = harvest_shared::procstat::p50_p99(&mut rtt);
         let (l50, l99) = harvest_shared::procstat::p50_p99(&mut l2s);
-        let per = |b: u64| if c.client_seconds > 0.0 { b as f64 / c.client_seconds } else { 0.0 };
+        let per = |b: u64| {
+            if c.client_seconds > 0.0 {
+                b as f64 / c.client_seconds
+            } else {
+                0.0
+            }
+        };
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for e in &c.errors {
             *counts.entry(e.clone()).or_default() += 1;
         }
-        let errors = counts.into_iter().map(|(e, n)| if n > 1 { format!("{e} (x{n})") } else { e }).take(50).collect();
+        let errors = counts
+            .into_iter()
+            .map(|(e, n)| if n > 1 { format!("{e} (x{n})") } else { e })
+            .take(50)
+            .collect();
         let mut rejects = BTreeMap::new();
         for r in &c.reject_reasons {
             *rejects.entry(r.clone()).or_default() += 1;

@@ -25,7 +25,11 @@ impl Brain {
     pub fn new(scenario: Scenario) -> Self {
         // Spread bots out so they do not all act on the same frame.
         let jitter = Duration::from_millis(rand::random::<u64>() % 1500);
-        Brain { scenario, next_action: Instant::now() + jitter, pending: HashSet::new() }
+        Brain {
+            scenario,
+            next_action: Instant::now() + jitter,
+            pending: HashSet::new(),
+        }
     }
 
     pub fn answered(&mut self, request_id: u32) {
@@ -33,11 +37,16 @@ impl Brain {
     }
 
     pub fn step(&mut self, client: &mut NetClient) {
-        if self.scenario == Scenario::Idle || Instant::now() < self.next_action || !self.pending.is_empty() {
+        if self.scenario == Scenario::Idle
+            || Instant::now() < self.next_action
+            || !self.pending.is_empty()
+        {
             return;
         }
         self.next_action = Instant::now() + Duration::from_millis(1500);
-        let Some((_, farm, inv)) = client.farm() else { return };
+        let Some((_, farm, inv)) = client.farm() else {
+            return;
+        };
         let now = Tick::now();
         let radish = CropId::new("radish");
         let mut action = None;
@@ -48,8 +57,12 @@ impl Brain {
                     action = Some(Action::Harvest(id));
                     break;
                 }
-                Plot::Growing(g) if !g.watered && action.is_none() => action = Some(Action::Water(id)),
-                Plot::Empty if action.is_none() && inv.coins >= 2 => action = Some(Action::Plant(id, radish.clone())),
+                Plot::Growing(g) if !g.watered && action.is_none() => {
+                    action = Some(Action::Water(id))
+                }
+                Plot::Empty if action.is_none() && inv.coins >= 2 => {
+                    action = Some(Action::Plant(id, radish.clone()))
+                }
                 _ => {}
             }
         }

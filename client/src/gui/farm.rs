@@ -61,14 +61,26 @@ fn despawn_clients(world: &mut World) {
 fn connecting_screen(mut commands: Commands) {
     commands.spawn((
         DespawnOnExit(Screen::Connecting),
-        Node { width: Val::Percent(100.0), height: Val::Percent(100.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, ..default() },
+        Node {
+            width: Val::Percent(100.0),
+            height: Val::Percent(100.0),
+            justify_content: JustifyContent::Center,
+            align_items: AlignItems::Center,
+            ..default()
+        },
         BackgroundColor(BG),
         children![text("Connecting to your farm…", 28.0, TEXT)],
     ));
 }
 
 fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
-    let cheapest = content.0.crops.values().min_by_key(|c| c.seed_price).map(|c| c.id.clone()).unwrap_or_else(|| CropId::new("radish"));
+    let cheapest = content
+        .0
+        .crops
+        .values()
+        .min_by_key(|c| c.seed_price)
+        .map(|c| c.id.clone())
+        .unwrap_or_else(|| CropId::new("radish"));
     commands.insert_resource(FarmUi {
         seed: cheapest,
         status: "Click a plot: plant on soil, water a young crop, harvest a ripe one.".into(),
@@ -82,24 +94,44 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
         .0
         .crops
         .values()
-        .map(|c| (SeedButton(c.id.clone()), format!("{} ({}c)", c.name, c.seed_price)))
+        .map(|c| {
+            (
+                SeedButton(c.id.clone()),
+                format!("{} ({}c)", c.name, c.seed_price),
+            )
+        })
         .collect();
     commands
         .spawn((
             DespawnOnExit(Screen::Farm),
-            Node { width: Val::Percent(100.0), height: Val::Percent(100.0), flex_direction: FlexDirection::Column, padding: UiRect::all(Val::Px(16.0)), ..default() },
+            Node {
+                width: Val::Percent(100.0),
+                height: Val::Percent(100.0),
+                flex_direction: FlexDirection::Column,
+                padding: UiRect::all(Val::Px(16.0)),
+                ..default()
+            },
             BackgroundColor(BG),
         ))
         .with_children(|root| {
             root.spawn((HeaderText, text("", 28.0, RIPE)));
-            root.spawn(Node { flex_direction: FlexDirection::Row, flex_wrap: FlexWrap::Wrap, margin: UiRect::vertical(Val::Px(8.0)), ..default() })
-                .with_children(|row| {
-                    row.spawn(text("Seed: ", 18.0, TEXT));
-                    for (marker, label) in seeds {
-                        row.spawn(button(marker, label, 170.0));
-                    }
-                });
-            root.spawn(Node { flex_direction: FlexDirection::Row, ..default() }).with_children(|main| {
+            root.spawn(Node {
+                flex_direction: FlexDirection::Row,
+                flex_wrap: FlexWrap::Wrap,
+                margin: UiRect::vertical(Val::Px(8.0)),
+                ..default()
+            })
+            .with_children(|row| {
+                row.spawn(text("Seed: ", 18.0, TEXT));
+                for (marker, label) in seeds {
+                    row.spawn(button(marker, label, 170.0));
+                }
+            });
+            root.spawn(Node {
+                flex_direction: FlexDirection::Row,
+                ..default()
+            })
+            .with_children(|main| {
                 main.spawn((
                     Grid,
                     Node {
@@ -113,19 +145,42 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
                     BackgroundColor(PANEL),
                 ));
                 main.spawn((
-                    Node { flex_direction: FlexDirection::Column, margin: UiRect::left(Val::Px(16.0)), padding: UiRect::all(Val::Px(12.0)), width: Val::Px(260.0), ..default() },
+                    Node {
+                        flex_direction: FlexDirection::Column,
+                        margin: UiRect::left(Val::Px(16.0)),
+                        padding: UiRect::all(Val::Px(12.0)),
+                        width: Val::Px(260.0),
+                        ..default()
+                    },
                     BackgroundColor(PANEL),
-                    children![text("Inventory", 22.0, RIPE), (InventoryText, text("", 18.0, TEXT))],
+                    children![
+                        text("Inventory", 22.0, RIPE),
+                        (InventoryText, text("", 18.0, TEXT))
+                    ],
                 ));
             });
-            root.spawn((StatusLine, text("", 18.0, TEXT), Node { margin: UiRect::top(Val::Px(10.0)), ..default() }));
+            root.spawn((
+                StatusLine,
+                text("", 18.0, TEXT),
+                Node {
+                    margin: UiRect::top(Val::Px(10.0)),
+                    ..default()
+                },
+            ));
         });
 }
 
 /// Create the plot buttons once the farm's size is known.
-fn build_grid(mut commands: Commands, mut ui: ResMut<FarmUi>, grid: Query<Entity, With<Grid>>, farms: Query<&harvest_shared::farming::Farm>) {
+fn build_grid(
+    mut commands: Commands,
+    mut ui: ResMut<FarmUi>,
+    grid: Query<Entity, With<Grid>>,
+    farms: Query<&harvest_shared::farming::Farm>,
+) {
     let Ok(grid) = grid.single() else { return };
-    let Some(farm) = farms.iter().next() else { return };
+    let Some(farm) = farms.iter().next() else {
+        return;
+    };
     if ui.built_plots == farm.plots.len() {
         return;
     }
@@ -136,7 +191,14 @@ fn build_grid(mut commands: Commands, mut ui: ResMut<FarmUi>, grid: Query<Entity
             g.spawn((
                 Button,
                 PlotButton(i),
-                Node { width: Val::Px(150.0), height: Val::Px(90.0), justify_content: JustifyContent::Center, align_items: AlignItems::Center, border_radius: BorderRadius::all(Val::Px(6.0)), ..default() },
+                Node {
+                    width: Val::Px(150.0),
+                    height: Val::Px(90.0),
+                    justify_content: JustifyContent::Center,
+                    align_items: AlignItems::Center,
+                    border_radius: BorderRadius::all(Val::Px(6.0)),
+                    ..default()
+                },
                 BackgroundColor(SOIL),
                 children![(PlotLabel(i), text("", 16.0, TEXT))],
             ));
@@ -144,37 +206,82 @@ fn build_grid(mut commands: Commands, mut ui: ResMut<FarmUi>, grid: Query<Entity
     });
 }
 
-fn plot_label(plot: &Plot, content: &harvest_shared::content::Content, now: Tick) -> (String, Color) {
+fn plot_label(
+    plot: &Plot,
+    content: &harvest_shared::content::Content,
+    now: Tick,
+) -> (String, Color) {
     match plot {
         Plot::Empty => ("soil".into(), SOIL),
         Plot::Growing(g) => {
-            let name = content.crop(&g.crop).map(|c| c.name.as_str()).unwrap_or(g.crop.as_str());
+            let name = content
+                .crop(&g.crop)
+                .map(|c| c.name.as_str())
+                .unwrap_or(g.crop.as_str());
             if g.is_ripe(now) {
                 (format!("{name}\nRIPE - harvest!"), RIPE)
             } else {
                 let total = g.planted_at.until(g.ripe_at).max(1);
                 let pct = 100 * g.planted_at.until(now).min(total) / total;
-                let secs = now.until(g.ripe_at) as f32 * harvest_shared::time::WORLD_TICK_MS as f32 / 1000.0;
+                let secs = now.until(g.ripe_at) as f32 * harvest_shared::time::WORLD_TICK_MS as f32
+                    / 1000.0;
                 let water = if g.watered { "watered" } else { "needs water" };
-                (format!("{name} {pct}%\n{secs:.0}s - {water}"), if g.watered { WATERED } else { GROWING })
+                (
+                    format!("{name} {pct}%\n{secs:.0}s - {water}"),
+                    if g.watered { WATERED } else { GROWING },
+                )
             }
         }
     }
 }
 
 fn render(
-    world_farm: Query<(&harvest_shared::protocol::PlayerInfo, &harvest_shared::farming::Farm, &harvest_shared::farming::Inventory)>,
+    world_farm: Query<(
+        &harvest_shared::protocol::PlayerInfo,
+        &harvest_shared::farming::Farm,
+        &harvest_shared::farming::Inventory,
+    )>,
     content: Res<ClientContent>,
     ui: Res<FarmUi>,
     account: Res<Account>,
-    mut labels: Query<(&PlotLabel, &mut Text), (Without<InventoryText>, Without<StatusLine>, Without<HeaderText>)>,
+    mut labels: Query<
+        (&PlotLabel, &mut Text),
+        (
+            Without<InventoryText>,
+            Without<StatusLine>,
+            Without<HeaderText>,
+        ),
+    >,
     mut plots: Query<(&PlotButton, &mut BackgroundColor), Without<SeedButton>>,
     mut seeds: Query<(&SeedButton, &mut BorderColor, &mut Node)>,
-    mut inv_text: Query<&mut Text, (With<InventoryText>, Without<StatusLine>, Without<HeaderText>)>,
-    mut status: Query<&mut Text, (With<StatusLine>, Without<InventoryText>, Without<HeaderText>)>,
-    mut header: Query<&mut Text, (With<HeaderText>, Without<InventoryText>, Without<StatusLine>)>,
+    mut inv_text: Query<
+        &mut Text,
+        (
+            With<InventoryText>,
+            Without<StatusLine>,
+            Without<HeaderText>,
+        ),
+    >,
+    mut status: Query<
+        &mut Text,
+        (
+            With<StatusLine>,
+            Without<InventoryText>,
+            Without<HeaderText>,
+        ),
+    >,
+    mut header: Query<
+        &mut Text,
+        (
+            With<HeaderText>,
+            Without<InventoryText>,
+            Without<StatusLine>,
+        ),
+    >,
 ) {
-    let Some((info, farm, inv)) = world_farm.iter().next() else { return };
+    let Some((info, farm, inv)) = world_farm.iter().next() else {
+        return;
+    };
     let now = Tick::now();
     for (l, mut t) in &mut labels {
         if let Some(p) = farm.plots.get(l.0 as usize) {
@@ -191,14 +298,23 @@ fn render(
         node.border = UiRect::all(Val::Px(if selected { 3.0 } else { 0.0 }));
         *border = BorderColor::all(if selected { RIPE } else { BUTTON });
     }
-    let zone = content.0.zone(&info.zone).map(|z| z.name.clone()).unwrap_or(info.zone.to_string());
+    let zone = content
+        .0
+        .zone(&info.zone)
+        .map(|z| z.name.clone())
+        .unwrap_or(info.zone.to_string());
     for mut h in &mut header {
         h.0 = format!("{}'s farm - {zone}", account.username);
     }
     for mut t in &mut inv_text {
         let mut s = format!("Coins: {}\n", inv.coins);
         for (item, n) in &inv.items {
-            let name = content.0.items.get(item).map(|i| i.name.as_str()).unwrap_or(item.as_str());
+            let name = content
+                .0
+                .items
+                .get(item)
+                .map(|i| i.name.as_str())
+                .unwrap_or(item.as_str());
             s.push_str(&format!("{name}: {n}\n"));
         }
         if inv.items.is_empty() {
@@ -212,7 +328,15 @@ fn render(
 }
 
 /// Decide what a click on `plot` means and check it locally with the shard's own rule.
-fn choose(plot: u16, seed: &CropId, world_farm: &(harvest_shared::farming::Farm, harvest_shared::farming::Inventory), content: &harvest_shared::content::Content) -> Result<Action, String> {
+fn choose(
+    plot: u16,
+    seed: &CropId,
+    world_farm: &(
+        harvest_shared::farming::Farm,
+        harvest_shared::farming::Inventory,
+    ),
+    content: &harvest_shared::content::Content,
+) -> Result<Action, String> {
     let (mut f, mut i) = world_farm.clone();
     let id = PlotId(plot);
     let now = Tick::now();
@@ -262,7 +386,9 @@ fn clicks(world: &mut World) {
 struct LastPress(Option<u16>);
 
 fn click_plot(world: &mut World, plot: u16) {
-    let Some((_, farm, inv)) = my_farm(world) else { return };
+    let Some((_, farm, inv)) = my_farm(world) else {
+        return;
+    };
     let content = world.resource::<ClientContent>().0.clone();
     let seed = world.resource::<FarmUi>().seed.clone();
     match choose(plot, &seed, &(farm, inv), &content) {
@@ -318,7 +444,9 @@ fn automation(world: &mut World) {
         match shot {
             None if now - shown_at > opts.screenshot_after => {
                 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
-                world.spawn(Screenshot::primary_window()).observe(save_to_disk(path.clone()));
+                world
+                    .spawn(Screenshot::primary_window())
+                    .observe(save_to_disk(path.clone()));
                 world.resource_mut::<FarmUi>().screenshot_taken = Some(now);
             }
             Some(t) if now - t > 1.5 => {
@@ -333,5 +461,10 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Connecting), connecting_screen);
     app.add_systems(Update, wait_for_farm.run_if(in_state(Screen::Connecting)));
     app.add_systems(OnEnter(Screen::Farm), setup);
-    app.add_systems(Update, (build_grid, render, clicks, notices, automation).chain().run_if(in_state(Screen::Farm)));
+    app.add_systems(
+        Update,
+        (build_grid, render, clicks, notices, automation)
+            .chain()
+            .run_if(in_state(Screen::Farm)),
+    );
 }

@@ -8,8 +8,8 @@ use crate::http::SidecarApi;
 use bevy::input::ButtonState;
 use bevy::input::keyboard::{Key, KeyboardInput};
 use bevy::prelude::*;
-use tracing::{info};
 use harvest_shared::api::PlayResponse;
+use tracing::info;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 enum Field {
@@ -46,16 +46,25 @@ type LoginResult = Result<(String, String, PlayResponse), String>;
 #[derive(Resource, Default)]
 struct Pending(Option<crossbeam_channel::Receiver<LoginResult>>);
 
-fn setup(mut commands: Commands, opts: Res<GuiOptions>, mut form: ResMut<LoginForm>, mut pending: ResMut<Pending>) {
+fn setup(
+    mut commands: Commands,
+    opts: Res<GuiOptions>,
+    mut form: ResMut<LoginForm>,
+    mut pending: ResMut<Pending>,
+) {
     if let Some(u) = &opts.username {
         form.username = u.clone();
     }
     if let Some(p) = &opts.password {
         form.password = p.clone();
     }
-    let field = |f: Field, label: &str| {
+    let field = |f: Field, label: &'static str| {
         (
-            Node { flex_direction: FlexDirection::Column, margin: UiRect::vertical(Val::Px(6.0)), ..default() },
+            Node {
+                flex_direction: FlexDirection::Column,
+                margin: UiRect::vertical(Val::Px(6.0)),
+                ..default()
+            },
             children![
                 text(label, 16.0, TEXT),
                 (
@@ -92,8 +101,15 @@ fn setup(mut commands: Commands, opts: Res<GuiOptions>, mut form: ResMut<LoginFo
             field(Field::Username, "Username"),
             field(Field::Password, "Password"),
             (
-                Node { flex_direction: FlexDirection::Row, margin: UiRect::top(Val::Px(10.0)), ..default() },
-                children![button(LoginButton::Login, "Log in", 150.0), button(LoginButton::Register, "Register", 150.0)],
+                Node {
+                    flex_direction: FlexDirection::Row,
+                    margin: UiRect::top(Val::Px(10.0)),
+                    ..default()
+                },
+                children![
+                    button(LoginButton::Login, "Log in", 150.0),
+                    button(LoginButton::Register, "Register", 150.0)
+                ],
             ),
             (StatusText, text("", 16.0, ERROR)),
         ],
@@ -109,21 +125,39 @@ fn start(form: &mut LoginForm, pending: &mut Pending, opts: &GuiOptions, registe
         return;
     }
     form.busy = true;
-    form.status = if register { "Registering…".into() } else { "Logging in…".into() };
+    form.status = if register {
+        "Registering…".into()
+    } else {
+        "Logging in…".into()
+    };
     let (tx, rx) = crossbeam_channel::bounded(1);
     pending.0 = Some(rx);
-    let (url, user, pass) = (opts.sidecar_url.clone(), form.username.clone(), form.password.clone());
+    let (url, user, pass) = (
+        opts.sidecar_url.clone(),
+        form.username.clone(),
+        form.password.clone(),
+    );
     std::thread::spawn(move || {
         let result: LoginResult = (|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
             rt.block_on(async {
                 let api = SidecarApi::new(&url);
-                let tokens = if register { api.register_or_login(&user, &pass).await } else { api.login(&user, &pass).await }
-                    .map_err(|e| match e.code() {
-                        Some("invalid_credentials") => "Wrong username or password.".to_owned(),
-                        _ => e.to_string(),
-                    })?;
-                let play = api.play(&tokens.access_token).await.map_err(|e| e.to_string())?;
+                let tokens = if register {
+                    api.register_or_login(&user, &pass).await
+                } else {
+                    api.login(&user, &pass).await
+                }
+                .map_err(|e| match e.code() {
+                    Some("invalid_credentials") => "Wrong username or password.".to_owned(),
+                    _ => e.to_string(),
+                })?;
+                let play = api
+                    .play(&tokens.access_token)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok((user, tokens.access_token, play))
             })
         })();
@@ -131,14 +165,23 @@ fn start(form: &mut LoginForm, pending: &mut Pending, opts: &GuiOptions, registe
     });
 }
 
-fn typing(mut keys: MessageReader<KeyboardInput>, mut form: ResMut<LoginForm>, mut pending: ResMut<Pending>, opts: Res<GuiOptions>) {
+fn typing(
+    mut keys: MessageReader<KeyboardInput>,
+    mut form: ResMut<LoginForm>,
+    mut pending: ResMut<Pending>,
+    opts: Res<GuiOptions>,
+) {
     for k in keys.read() {
         if k.state != ButtonState::Pressed {
             continue;
         }
         match &k.logical_key {
             Key::Tab => {
-                form.focus = if form.focus == Field::Username { Field::Password } else { Field::Username };
+                form.focus = if form.focus == Field::Username {
+                    Field::Password
+                } else {
+                    Field::Username
+                };
             }
             Key::Enter => start(&mut form, &mut pending, &opts, false),
             Key::Backspace => {
@@ -164,7 +207,12 @@ fn field_mut(form: &mut LoginForm, f: Field) -> &mut String {
     }
 }
 
-fn clicks(q: Query<(&Interaction, &LoginButton), Changed<Interaction>>, mut form: ResMut<LoginForm>, mut pending: ResMut<Pending>, opts: Res<GuiOptions>) {
+fn clicks(
+    q: Query<(&Interaction, &LoginButton), Changed<Interaction>>,
+    mut form: ResMut<LoginForm>,
+    mut pending: ResMut<Pending>,
+    opts: Res<GuiOptions>,
+) {
     for (i, b) in &q {
         if *i != Interaction::Pressed {
             continue;
@@ -202,18 +250,26 @@ fn render(
 
 /// When the login thread answers: connect, or show why not.
 fn finish(world: &mut World) {
-    let Some(rx) = world.resource::<Pending>().0.clone() else { return };
+    let Some(rx) = world.resource::<Pending>().0.clone() else {
+        return;
+    };
     let Ok(result) = rx.try_recv() else { return };
     world.resource_mut::<Pending>().0 = None;
     world.resource_mut::<LoginForm>().busy = false;
     match result {
         Ok((username, access_token, play)) => {
-            let connected = crate::net::decode_token(&play.connect_token).and_then(|t| crate::net::connect(world, t));
+            let connected = crate::net::decode_token(&play.connect_token)
+                .and_then(|t| crate::net::connect(world, t));
             match connected {
                 Ok(_) => {
                     info!(shard = %play.server_addr, zone = %play.zone, "connecting");
-                    world.insert_resource(Account { username, access_token });
-                    world.resource_mut::<NextState<Screen>>().set(Screen::Connecting);
+                    world.insert_resource(Account {
+                        username,
+                        access_token,
+                    });
+                    world
+                        .resource_mut::<NextState<Screen>>()
+                        .set(Screen::Connecting);
                 }
                 Err(e) => world.resource_mut::<LoginForm>().status = format!("Cannot connect: {e}"),
             }
@@ -231,6 +287,11 @@ pub fn back_to_login(world: &mut World, reason: String) {
 pub(super) fn plugin(app: &mut App) {
     app.init_resource::<LoginForm>().init_resource::<Pending>();
     app.add_systems(OnEnter(Screen::Login), setup);
-    app.add_systems(Update, (typing, clicks, render, finish).chain().run_if(in_state(Screen::Login)));
+    app.add_systems(
+        Update,
+        (typing, clicks, render, finish)
+            .chain()
+            .run_if(in_state(Screen::Login)),
+    );
     app.add_systems(Update, hover);
 }

@@ -17,7 +17,11 @@ pub const DARK_TEXT: Color = Color::srgb(0.10, 0.10, 0.08);
 pub const ERROR: Color = Color::srgb(1.0, 0.55, 0.45);
 
 pub fn text(s: impl Into<String>, size: f32, color: Color) -> impl Bundle {
-    (Text::new(s), TextFont::from_font_size(size), TextColor(color))
+    (
+        Text::new(s),
+        TextFont::from_font_size(size),
+        TextColor(color),
+    )
 }
 
 /// A button node with a label child. `marker` identifies what it does.
@@ -41,7 +45,16 @@ pub fn button(marker: impl Component, label: impl Into<String>, width: f32) -> i
 }
 
 /// Hover feedback for every plain button.
-pub fn hover(mut q: Query<(&Interaction, &mut BackgroundColor), (Changed<Interaction>, With<Button>, Without<super::farm::PlotButton>)>) {
+pub fn hover(
+    mut q: Query<
+        (&Interaction, &mut BackgroundColor),
+        (
+            Changed<Interaction>,
+            With<Button>,
+            Without<super::farm::PlotButton>,
+        ),
+    >,
+) {
     for (i, mut bg) in &mut q {
         bg.0 = match i {
             Interaction::Hovered | Interaction::Pressed => BUTTON_HOVER,

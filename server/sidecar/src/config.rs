@@ -10,7 +10,11 @@ use std::path::PathBuf;
 #[derive(Args, Clone, Debug)]
 pub struct SidecarConfig {
     /// HTTP listen address (port 0 picks a free port; the bound address is printed).
-    #[arg(long = "bind", env = "HARVEST_SIDECAR_BIND", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long = "bind",
+        env = "HARVEST_SIDECAR_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
     pub bind: SocketAddr,
 
     /// sqlite://PATH (created if missing) or postgres://USER@HOST:PORT/DB.
@@ -24,19 +28,31 @@ pub struct SidecarConfig {
 
     /// HMAC key for access tokens, 64 hex chars. Without it (and without the file) a dev key is
     /// generated in the data dir.
-    #[arg(long = "jwt-secret", env = "HARVEST_JWT_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "jwt-secret",
+        env = "HARVEST_JWT_SECRET",
+        hide_env_values = true
+    )]
     pub jwt_secret: Option<String>,
     #[arg(long = "jwt-secret-file", env = "HARVEST_JWT_SECRET_FILE")]
     pub jwt_secret_file: Option<PathBuf>,
 
     /// Shared secret shards present on /internal routes, 64 hex chars.
-    #[arg(long = "service-secret", env = "HARVEST_SERVICE_SECRET", hide_env_values = true)]
+    #[arg(
+        long = "service-secret",
+        env = "HARVEST_SERVICE_SECRET",
+        hide_env_values = true
+    )]
     pub service_secret: Option<String>,
     #[arg(long = "service-secret-file", env = "HARVEST_SERVICE_SECRET_FILE")]
     pub service_secret_file: Option<PathBuf>,
 
     /// Netcode private key shared with the shards, 64 hex chars.
-    #[arg(long = "netcode-key", env = "HARVEST_NETCODE_KEY", hide_env_values = true)]
+    #[arg(
+        long = "netcode-key",
+        env = "HARVEST_NETCODE_KEY",
+        hide_env_values = true
+    )]
     pub netcode_key: Option<String>,
     #[arg(long = "netcode-key-file", env = "HARVEST_NETCODE_KEY_FILE")]
     pub netcode_key_file: Option<PathBuf>,
@@ -58,7 +74,11 @@ pub struct SidecarConfig {
     #[arg(long, env = "HARVEST_LOGIN_PER_IP_PER_MINUTE", default_value_t = 60)]
     pub login_per_ip_per_minute: u32,
     /// Login attempts allowed per account per minute (burst of the same size).
-    #[arg(long, env = "HARVEST_LOGIN_PER_ACCOUNT_PER_MINUTE", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "HARVEST_LOGIN_PER_ACCOUNT_PER_MINUTE",
+        default_value_t = 10
+    )]
     pub login_per_account_per_minute: u32,
     /// Concurrent argon2 hashes (default: number of CPUs).
     #[arg(long, env = "HARVEST_HASH_CONCURRENCY")]
@@ -115,11 +135,17 @@ pub struct Resolved {
 impl Resolved {
     pub fn from_config(c: &SidecarConfig) -> anyhow::Result<Self> {
         let url = c.effective_database_url();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             bail!("--database-url must start with sqlite: or postgres://, got '{url}'");
         }
         if !(1..=30).contains(&c.connect_token_secs) {
-            bail!("--connect-token-secs must be 1..=30, got {}", c.connect_token_secs);
+            bail!(
+                "--connect-token-secs must be 1..=30, got {}",
+                c.connect_token_secs
+            );
         }
         if c.netcode_timeout_secs == 0 {
             bail!("--netcode-timeout-secs must be at least 1");
@@ -131,18 +157,40 @@ impl Resolved {
             bail!("login limits must be at least 1 per minute");
         }
         let key = |what: &str, v: &Option<String>, f: &Option<PathBuf>, name: &str| {
-            let (k, source) = secrets::resolve_key(what, v.as_deref(), f.as_deref(), &c.data_dir, name)
-                .with_context(|| format!("resolving the {what}"))?;
-            if matches!(source, secrets::Source::DevGenerated(_) | secrets::Source::DevReused(_)) {
-                tracing::warn!(?source, "using a development {what}; set it through the environment in production");
+            let (k, source) =
+                secrets::resolve_key(what, v.as_deref(), f.as_deref(), &c.data_dir, name)
+                    .with_context(|| format!("resolving the {what}"))?;
+            if matches!(
+                source,
+                secrets::Source::DevGenerated(_) | secrets::Source::DevReused(_)
+            ) {
+                tracing::warn!(
+                    ?source,
+                    "using a development {what}; set it through the environment in production"
+                );
             }
             anyhow::Ok(k)
         };
         Ok(Resolved {
             database_url: url,
-            jwt_secret: key("access-token secret", &c.jwt_secret, &c.jwt_secret_file, "jwt.key")?,
-            service_secret: key("service secret", &c.service_secret, &c.service_secret_file, "service.key")?,
-            netcode_key: key("netcode key", &c.netcode_key, &c.netcode_key_file, "netcode.key")?,
+            jwt_secret: key(
+                "access-token secret",
+                &c.jwt_secret,
+                &c.jwt_secret_file,
+                "jwt.key",
+            )?,
+            service_secret: key(
+                "service secret",
+                &c.service_secret,
+                &c.service_secret_file,
+                "service.key",
+            )?,
+            netcode_key: key(
+                "netcode key",
+                &c.netcode_key,
+                &c.netcode_key_file,
+                "netcode.key",
+            )?,
             access_ttl_secs: c.access_ttl_secs,
             refresh_ttl_secs: c.refresh_ttl_secs,
             connect_token_secs: c.connect_token_secs,
@@ -151,7 +199,11 @@ impl Resolved {
             login_per_account_per_minute: c.login_per_account_per_minute,
             hash_concurrency: c
                 .hash_concurrency
-                .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+                .unwrap_or_else(|| {
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2)
+                })
                 .max(1),
             start_zone: c.start_zone.clone(),
             shard_ttl_secs: c.shard_ttl_secs.max(1),

@@ -39,7 +39,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        ApiError::Validation { field: field.into(), message: message.into() }
+        ApiError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -85,10 +88,17 @@ impl IntoResponse for ApiError {
             ApiError::Validation { field, .. } => Some(field.clone()),
             _ => None,
         };
-        let body = ErrorBody { error: code.to_owned(), message: self.to_string(), field };
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+            field,
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         if let ApiError::RateLimited { retry_after_secs } = self {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
         }
         resp
     }

@@ -40,10 +40,20 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         match e.classify() {
             Category::Data => {
                 let msg = e.to_string();
-                let field = msg.split('`').nth(1).filter(|_| msg.contains("field")).unwrap_or("body").to_owned();
-                ApiError::Validation { field, message: msg }
+                let field = msg
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| msg.contains("field"))
+                    .unwrap_or("body")
+                    .to_owned();
+                ApiError::Validation {
+                    field,
+                    message: msg,
+                }
             }
-            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(e.to_string()),
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::MalformedJson(e.to_string())
+            }
         }
     })
 }
@@ -64,13 +74,26 @@ pub struct AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let (account, claims) = state.tokens.verify_access(token).ok_or(ApiError::Unauthorized)?;
-        if !state.db.session_is_live(&claims.sid, crate::db::now_secs()).await? {
+        let (account, claims) = state
+            .tokens
+            .verify_access(token)
+            .ok_or(ApiError::Unauthorized)?;
+        if !state
+            .db
+            .session_is_live(&claims.sid, crate::db::now_secs())
+            .await?
+        {
             return Err(ApiError::Unauthorized);
         }
-        Ok(AuthUser { account_id: AccountId(account), session_id: claims.sid })
+        Ok(AuthUser {
+            account_id: AccountId(account),
+            session_id: claims.sid,
+        })
     }
 }
 
@@ -80,8 +103,13 @@ pub struct ShardAuth;
 impl FromRequestParts<AppState> for ShardAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let presented = bearer(parts).and_then(|t| hex::decode(t).ok()).ok_or(ApiError::Unauthorized)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let presented = bearer(parts)
+            .and_then(|t| hex::decode(t).ok())
+            .ok_or(ApiError::Unauthorized)?;
         if presented.len() == 32 && bool::from(presented.ct_eq(&state.cfg.service_secret)) {
             Ok(ShardAuth)
         } else {

@@ -84,14 +84,22 @@ impl Sidecar {
         let router = app(state.clone());
         auth::limits::spawn_housekeeping(state.limits.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
         });
         tracing::info!(%addr, database = %state.db.backend(), "sidecar listening");
-        Ok(Sidecar { addr, state, shutdown: Some(tx), task })
+        Ok(Sidecar {
+            addr,
+            state,
+            shutdown: Some(tx),
+            task,
+        })
     }
 
     /// `http://ADDR`, for clients in the same process.
@@ -110,7 +118,10 @@ impl Sidecar {
     }
 
     /// Serve until `signal` completes, then stop gracefully (used by `harvest-sidecar`).
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         tokio::select! {
             r = &mut self.task => { r??; Ok(()) }
             _ = signal => {

@@ -27,8 +27,14 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let sidecar = Sidecar::start(&cli.sidecar).await.context("starting the sidecar")?;
-    println!("harvest-sidecar listening on {} (database: {})", sidecar.url(), sidecar.state.db.backend());
+    let sidecar = Sidecar::start(&cli.sidecar)
+        .await
+        .context("starting the sidecar")?;
+    println!(
+        "harvest-sidecar listening on {} (database: {})",
+        sidecar.url(),
+        sidecar.state.db.backend()
+    );
     sidecar.run_until(shutdown_signal()).await
 }
 
@@ -36,7 +42,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -28,29 +28,37 @@ pub fn resolve_key(
         return Ok((parse_key(what, v)?, Source::Env));
     }
     if let Some(f) = file {
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {what} file {}", f.display()))?;
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("cannot read {what} file {}", f.display()))?;
         return Ok((parse_key(what, &text)?, Source::File(f.to_path_buf())));
     }
     let path = data_dir.join(dev_name);
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         return Ok((parse_key(what, &text)?, Source::DevReused(path)));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
     let key: [u8; 32] = rand::random();
     if write_private(&path, &hex::encode(key))? {
         return Ok((key, Source::DevGenerated(path)));
     }
     // Another process (a shard beside a sidecar) created it first: use theirs.
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     Ok((parse_key(what, &text)?, Source::DevReused(path)))
 }
 
 fn parse_key(what: &str, text: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = hex::decode(text.trim()).with_context(|| format!("{what} must be 64 hex characters"))?;
+    let bytes =
+        hex::decode(text.trim()).with_context(|| format!("{what} must be 64 hex characters"))?;
     match <[u8; 32]>::try_from(bytes.as_slice()) {
         Ok(k) => Ok(k),
-        Err(_) => bail!("{what} must be 32 bytes (64 hex characters), got {} bytes", bytes.len()),
+        Err(_) => bail!(
+            "{what} must be 32 bytes (64 hex characters), got {} bytes",
+            bytes.len()
+        ),
     }
 }
 
@@ -66,7 +74,8 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<bool> {
     }
     match opts.open(path) {
         Ok(mut f) => {
-            f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
             f.sync_all().ok();
             Ok(true)
         }

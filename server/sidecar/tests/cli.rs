@@ -4,10 +4,19 @@ use std::process::Command;
 
 #[test]
 fn help_lists_the_flags() {
-    let out = Command::new(env!("CARGO_BIN_EXE_harvest-sidecar")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_harvest-sidecar"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--bind", "--database-url", "--data-dir", "--netcode-key", "--log-format"] {
+    for flag in [
+        "--bind",
+        "--database-url",
+        "--data-dir",
+        "--netcode-key",
+        "--log-format",
+    ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
 }
@@ -16,19 +25,38 @@ fn help_lists_the_flags() {
 fn bad_config_is_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_harvest-sidecar")).args(args).arg("--data-dir").arg(tmp.path()).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+        let out = Command::new(env!("CARGO_BIN_EXE_harvest-sidecar"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
     let (code, err) = run(&["--database-url", "mysql://x", "--bind", "127.0.0.1:0"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("--database-url must start with"), "{err}");
     let (code, err) = run(&["--netcode-key", "abcd", "--bind", "127.0.0.1:0"]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("netcode key") && err.contains("32 bytes"), "{err}");
+    assert!(
+        err.contains("netcode key") && err.contains("32 bytes"),
+        "{err}"
+    );
     let (code, err) = run(&["--bind", "not-an-address"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--bind"), "{err}");
-    let (code, err) = run(&["--database-url", "postgres://nobody@127.0.0.1:1/none", "--bind", "127.0.0.1:0"]);
+    let (code, err) = run(&[
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        "--bind",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("cannot connect to the postgres database"), "{err}");
+    assert!(
+        err.contains("cannot connect to the postgres database"),
+        "{err}"
+    );
 }

@@ -16,6 +16,9 @@ fn advance(mut clock: ResMut<GameClock>) {
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.insert_resource(GameClock { now: Tick::now(), skew: 0 });
+    app.insert_resource(GameClock {
+        now: Tick::now(),
+        skew: 0,
+    });
     app.add_systems(First, advance);
 }

@@ -7,10 +7,10 @@ use super::players::Player;
 use super::shutdown::ShutdownState;
 use super::{GameContent, TickSet};
 use bevy::prelude::*;
-use tracing::{trace};
 use harvest_shared::farming::{self, Farm, Inventory};
 use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::protocol::{ActionNotice, RejectReason};
+use tracing::trace;
 
 /// A farming intent, as received from a client (already stripped of transport details).
 #[derive(Clone, Debug, PartialEq)]
@@ -55,15 +55,26 @@ fn apply_intents(
     shutdown: Res<ShutdownState>,
 ) {
     let now = clock.now;
-    for IntentFrom { link, player, request_id, intent } in intents.0.drain(..) {
+    for IntentFrom {
+        link,
+        player,
+        request_id,
+        intent,
+    } in intents.0.drain(..)
+    {
         let result = match player.and_then(|p| players.get_mut(p).ok()) {
             None => Err(RejectReason::NotReady),
             Some(_) if !matches!(*shutdown, ShutdownState::Running) => Err(RejectReason::NotReady),
             Some((mut p, mut farm, mut inv)) => {
                 // Work on the inner values so a refused intent does not trip change detection.
-                let (f, i) = (farm.bypass_change_detection(), inv.bypass_change_detection());
+                let (f, i) = (
+                    farm.bypass_change_detection(),
+                    inv.bypass_change_detection(),
+                );
                 let outcome = match &intent {
-                    Intent::Plant { plot, crop } => farming::plant(f, i, *plot, crop, &content.0, now),
+                    Intent::Plant { plot, crop } => {
+                        farming::plant(f, i, *plot, crop, &content.0, now)
+                    }
                     Intent::Water { plot } => farming::water(f, *plot, &content.0, now),
                     Intent::Harvest { plot } => farming::harvest(f, i, *plot, &content.0, now),
                 };
@@ -91,6 +102,13 @@ fn apply_intents(
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.init_resource::<Intents>().init_resource::<Notices>().init_resource::<ActionStats>();
-    app.add_systems(Update, apply_intents.in_set(TickSet::Simulate).after(super::players::PlayersSet));
+    app.init_resource::<Intents>()
+        .init_resource::<Notices>()
+        .init_resource::<ActionStats>();
+    app.add_systems(
+        Update,
+        apply_intents
+            .in_set(TickSet::Simulate)
+            .after(super::players::PlayersSet),
+    );
 }

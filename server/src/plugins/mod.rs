@@ -43,7 +43,16 @@ pub struct ServerPlugin {
 
 impl Plugin for ServerPlugin {
     fn build(&self, app: &mut App) {
-        app.configure_sets(Update, (TickSet::Receive, TickSet::Simulate, TickSet::Persist, TickSet::Send).chain());
+        app.configure_sets(
+            Update,
+            (
+                TickSet::Receive,
+                TickSet::Simulate,
+                TickSet::Persist,
+                TickSet::Send,
+            )
+                .chain(),
+        );
         app.insert_resource(GameContent(self.settings.content.clone()));
         app.insert_resource(Settings(self.settings.clone()));
         clock::plugin(app);
@@ -56,11 +65,16 @@ impl Plugin for ServerPlugin {
             network::plugin(app);
         } else {
             // Nobody sends these without a network; drop them each frame (benches, app tests).
-            app.add_systems(Last, |mut n: ResMut<farming::Notices>, mut k: ResMut<players::Kicks>, mut a: ResMut<players::Attached>| {
-                n.0.clear();
-                k.0.clear();
-                a.0.clear();
-            });
+            app.add_systems(
+                Last,
+                |mut n: ResMut<farming::Notices>,
+                 mut k: ResMut<players::Kicks>,
+                 mut a: ResMut<players::Attached>| {
+                    n.0.clear();
+                    k.0.clear();
+                    a.0.clear();
+                },
+            );
         }
     }
 }

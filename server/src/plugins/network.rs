@@ -18,15 +18,19 @@ use super::players::{Attached, Joins, Kicks, Leaves, Session};
 use super::shutdown::ShutdownState;
 use super::{Settings, TickSet};
 use bevy::prelude::*;
-use tracing::{debug,info,warn};
 use harvest_shared::api::{PROTOCOL_ID, ShardRegistration, decode_user_data};
 use harvest_shared::ids::ZoneId;
-use harvest_shared::protocol::{ActionChannel, ActionNotice, HarvestRequest, KickNotice, KickReason, PlantRequest, WaterRequest};
-use lightyear::prelude::server::{ClientOf, NetcodeConfig, NetcodeServer, ServerUdpIo, Start, TokenUserData};
+use harvest_shared::protocol::{
+    ActionChannel, ActionNotice, HarvestRequest, KickNotice, KickReason, PlantRequest, WaterRequest,
+};
+use lightyear::prelude::server::{
+    ClientOf, NetcodeConfig, NetcodeServer, ServerUdpIo, Start, TokenUserData,
+};
 use lightyear::prelude::*;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use tracing::{debug, info, warn};
 
 /// Most intents taken from one link per frame; the rest are refused as rate-limited.
 pub const MAX_INTENTS_PER_FRAME: usize = 16;
@@ -49,16 +53,30 @@ pub struct LinkSeen(pub Instant);
 #[derive(Component)]
 pub struct Kicking(pub Instant);
 
-fn start_server(mut commands: Commands, settings: Res<Settings>, mut alloc: ResMut<RoomAllocator>, mut rooms: ResMut<ZoneRooms>) {
+fn start_server(
+    mut commands: Commands,
+    settings: Res<Settings>,
+    mut alloc: ResMut<RoomAllocator>,
+    mut rooms: ResMut<ZoneRooms>,
+) {
     let s = &settings.0;
     for zone in &s.zones {
         rooms.0.insert(zone.clone(), alloc.allocate());
     }
-    let mut config = NetcodeConfig::default().with_protocol_id(PROTOCOL_ID).with_key(s.netcode_key).with_max_clients(s.max_clients);
+    let mut config = NetcodeConfig::default()
+        .with_protocol_id(PROTOCOL_ID)
+        .with_key(s.netcode_key)
+        .with_max_clients(s.max_clients);
     if let Some(public) = s.public_addr {
         config = config.with_additional_expected_addresses(vec![public]);
     }
-    let server = commands.spawn((NetcodeServer::new(config), LocalAddr(s.udp_bind), ServerUdpIo::default())).id();
+    let server = commands
+        .spawn((
+            NetcodeServer::new(config),
+            LocalAddr(s.udp_bind),
+            ServerUdpIo::default(),
+        ))
+        .id();
     commands.trigger(Start { entity: server });
 }
 
@@ -112,9 +130,17 @@ fn on_connected(
     shutdown: Res<ShutdownState>,
 ) {
     let link = trigger.entity;
-    let Ok(user_data) = links.get(link) else { return };
+    let Ok(user_data) = links.get(link) else {
+        return;
+    };
     let account = decode_user_data(&user_data.0);
-    commands.entity(link).insert((Session { account, player: None }, ReplicationSender));
+    commands.entity(link).insert((
+        Session {
+            account,
+            player: None,
+        },
+        ReplicationSender,
+    ));
     if matches!(*shutdown, ShutdownState::Running) {
         joins.0.push((account, link));
     } else {
@@ -123,14 +149,22 @@ fn on_connected(
     info!(%account, ?link, "client authenticated");
 }
 
-fn on_disconnected(trigger: On<Add, Disconnected>, links: Query<&Session>, mut leaves: ResMut<Leaves>) {
+fn on_disconnected(
+    trigger: On<Add, Disconnected>,
+    links: Query<&Session>,
+    mut leaves: ResMut<Leaves>,
+) {
     if let Ok(session) = links.get(trigger.entity) {
         leaves.0.push((session.account, trigger.entity));
     }
 }
 
 /// Despawn links that have not completed the netcode handshake in time.
-fn reap_unauthenticated(mut commands: Commands, settings: Res<Settings>, links: Query<(Entity, &LinkSeen), (With<LinkOf>, Without<ClientOf>)>) {
+fn reap_unauthenticated(
+    mut commands: Commands,
+    settings: Res<Settings>,
+    links: Query<(Entity, &LinkSeen), (With<LinkOf>, Without<ClientOf>)>,
+) {
     let timeout = settings.0.unauth_timeout;
     let mut reaped = 0usize;
     for (entity, seen) in &links {
@@ -152,24 +186,53 @@ type Receivers<'a> = (
     Option<&'a mut MessageReceiver<HarvestRequest>>,
 );
 
-fn receive_intents(mut links: Query<Receivers, With<Connected>>, mut intents: ResMut<Intents>, mut notices: ResMut<Notices>) {
+fn receive_intents(
+    mut links: Query<Receivers, With<Connected>>,
+    mut intents: ResMut<Intents>,
+    mut notices: ResMut<Notices>,
+) {
     for (link, session, plant, water, harvest) in &mut links {
         let mut incoming: Vec<(u32, Intent)> = Vec::new();
         if let Some(mut r) = plant {
-            incoming.extend(r.receive().map(|m| (m.request_id, Intent::Plant { plot: m.plot, crop: m.crop })));
+            incoming.extend(r.receive().map(|m| {
+                (
+                    m.request_id,
+                    Intent::Plant {
+                        plot: m.plot,
+                        crop: m.crop,
+                    },
+                )
+            }));
         }
         if let Some(mut r) = water {
-            incoming.extend(r.receive().map(|m| (m.request_id, Intent::Water { plot: m.plot })));
+            incoming.extend(
+                r.receive()
+                    .map(|m| (m.request_id, Intent::Water { plot: m.plot })),
+            );
         }
         if let Some(mut r) = harvest {
-            incoming.extend(r.receive().map(|m| (m.request_id, Intent::Harvest { plot: m.plot })));
+            incoming.extend(
+                r.receive()
+                    .map(|m| (m.request_id, Intent::Harvest { plot: m.plot })),
+            );
         }
         for (i, (request_id, intent)) in incoming.into_iter().enumerate() {
             if i < MAX_INTENTS_PER_FRAME {
-                intents.0.push(IntentFrom { link, player: session.player, request_id, intent });
+                intents.0.push(IntentFrom {
+                    link,
+                    player: session.player,
+                    request_id,
+                    intent,
+                });
             } else {
                 use harvest_shared::protocol::RejectReason;
-                notices.0.push((link, ActionNotice { request_id, result: Err(RejectReason::RateLimited) }));
+                notices.0.push((
+                    link,
+                    ActionNotice {
+                        request_id,
+                        result: Err(RejectReason::RateLimited),
+                    },
+                ));
             }
         }
     }
@@ -178,7 +241,9 @@ fn receive_intents(mut links: Query<Receivers, With<Connected>>, mut intents: Re
 /// Point each newly attached player's replication at its own link, in its zone's room.
 fn attach(mut commands: Commands, mut attached: ResMut<Attached>, rooms: Res<ZoneRooms>) {
     for (player, link, zone) in attached.0.drain(..) {
-        let Ok(mut p) = commands.get_entity(player) else { continue };
+        let Ok(mut p) = commands.get_entity(player) else {
+            continue;
+        };
         p.insert(Replicate::manual(vec![link]));
         if let Some(room) = rooms.0.get(&zone) {
             p.insert(Rooms::single(*room));
@@ -191,7 +256,10 @@ fn attach(mut commands: Commands, mut attached: ResMut<Attached>, rooms: Res<Zon
     }
 }
 
-fn send_notices(mut notices: ResMut<Notices>, mut senders: Query<&mut MessageSender<ActionNotice>>) {
+fn send_notices(
+    mut notices: ResMut<Notices>,
+    mut senders: Query<&mut MessageSender<ActionNotice>>,
+) {
     for (link, notice) in notices.0.drain(..) {
         if let Ok(mut s) = senders.get_mut(link) {
             s.send::<ActionChannel>(notice);
@@ -199,7 +267,11 @@ fn send_notices(mut notices: ResMut<Notices>, mut senders: Query<&mut MessageSen
     }
 }
 
-fn send_kicks(mut commands: Commands, mut kicks: ResMut<Kicks>, mut senders: Query<&mut MessageSender<KickNotice>, Without<Kicking>>) {
+fn send_kicks(
+    mut commands: Commands,
+    mut kicks: ResMut<Kicks>,
+    mut senders: Query<&mut MessageSender<KickNotice>, Without<Kicking>>,
+) {
     for (link, reason) in kicks.0.drain(..) {
         if let Ok(mut s) = senders.get_mut(link) {
             info!(?link, ?reason, "kicking");
@@ -213,17 +285,30 @@ fn finish_kicks(mut commands: Commands, kicking: Query<(Entity, &Kicking), With<
     for (link, k) in &kicking {
         if k.0.elapsed() >= KICK_GRACE {
             // The documented way to drop one client in lightyear 0.30 (never despawn it).
-            commands.entity(link).insert(lightyear::connection::client::Disconnecting);
+            commands
+                .entity(link)
+                .insert(lightyear::connection::client::Disconnecting);
         }
     }
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.init_resource::<BoundAddr>().init_resource::<ZoneRooms>();
+    app.init_resource::<BoundAddr>()
+        .init_resource::<ZoneRooms>();
     app.add_systems(Startup, start_server);
-    app.add_observer(on_link_added).add_observer(on_connected).add_observer(on_disconnected);
-    app.add_systems(Update, (on_bound, reap_unauthenticated, receive_intents).in_set(TickSet::Receive));
-    app.add_systems(Update, (attach, send_notices, send_kicks, finish_kicks).chain().in_set(TickSet::Send));
+    app.add_observer(on_link_added)
+        .add_observer(on_connected)
+        .add_observer(on_disconnected);
+    app.add_systems(
+        Update,
+        (on_bound, reap_unauthenticated, receive_intents).in_set(TickSet::Receive),
+    );
+    app.add_systems(
+        Update,
+        (attach, send_notices, send_kicks, finish_kicks)
+            .chain()
+            .in_set(TickSet::Send),
+    );
 }
 
 pub mod socket {
@@ -238,7 +323,9 @@ pub mod socket {
     pub fn set_udp_buffers(addr: SocketAddr, bytes: usize) {
         #[cfg(target_os = "linux")]
         match find_and_set(addr, bytes as libc::c_int) {
-            Some((rcv, snd)) => tracing::info!(rcvbuf = rcv, sndbuf = snd, "UDP socket buffers set"),
+            Some((rcv, snd)) => {
+                tracing::info!(rcvbuf = rcv, sndbuf = snd, "UDP socket buffers set")
+            }
             None => tracing::warn!(%addr, "could not find the UDP socket to size its buffers"),
         }
         #[cfg(not(target_os = "linux"))]
@@ -249,31 +336,57 @@ pub mod socket {
     fn find_and_set(addr: SocketAddr, bytes: libc::c_int) -> Option<(i32, i32)> {
         let dir = std::fs::read_dir("/proc/self/fd").ok()?;
         for ent in dir.flatten() {
-            let Ok(fd) = ent.file_name().to_string_lossy().parse::<i32>() else { continue };
+            let Ok(fd) = ent.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
             // SAFETY: getsockname/getsockopt/setsockopt only read/write the local buffers passed,
             // and fail harmlessly (ENOTSOCK/EBADF) on descriptors that are not sockets.
             unsafe {
                 let mut storage: libc::sockaddr_storage = std::mem::zeroed();
                 let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                if libc::getsockname(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len) != 0 {
+                if libc::getsockname(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len)
+                    != 0
+                {
                     continue;
                 }
                 let port = match storage.ss_family as i32 {
-                    libc::AF_INET => u16::from_be((*(&storage as *const _ as *const libc::sockaddr_in)).sin_port),
-                    libc::AF_INET6 => u16::from_be((*(&storage as *const _ as *const libc::sockaddr_in6)).sin6_port),
+                    libc::AF_INET => {
+                        u16::from_be((*(&storage as *const _ as *const libc::sockaddr_in)).sin_port)
+                    }
+                    libc::AF_INET6 => u16::from_be(
+                        (*(&storage as *const _ as *const libc::sockaddr_in6)).sin6_port,
+                    ),
                     _ => continue,
                 };
                 let mut ty: libc::c_int = 0;
                 let mut tl = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-                libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, &mut ty as *mut _ as *mut libc::c_void, &mut tl);
+                libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_TYPE,
+                    &mut ty as *mut _ as *mut libc::c_void,
+                    &mut tl,
+                );
                 if port != addr.port() || ty != libc::SOCK_DGRAM {
                     continue;
                 }
                 let set = |opt: libc::c_int| {
-                    libc::setsockopt(fd, libc::SOL_SOCKET, opt, &bytes as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as libc::socklen_t);
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &bytes as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    );
                     let mut out: libc::c_int = 0;
                     let mut ol = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-                    libc::getsockopt(fd, libc::SOL_SOCKET, opt, &mut out as *mut _ as *mut libc::c_void, &mut ol);
+                    libc::getsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &mut out as *mut _ as *mut libc::c_void,
+                        &mut ol,
+                    );
                     out
                 };
                 return Some((set(libc::SO_RCVBUF), set(libc::SO_SNDBUF)));

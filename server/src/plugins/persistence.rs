@@ -14,7 +14,6 @@ use super::TickSet;
 use super::players::Player;
 use crate::sidecar_client::SidecarClient;
 use bevy::prelude::*;
-use tracing::{debug,error,warn};
 use harvest_shared::api::{PlayerSave, SaveOutcome, SaveResult, ShardRegistration, StoredState};
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::ids::AccountId;
@@ -22,6 +21,7 @@ use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::state::PlayerState;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
+use tracing::{debug, error, warn};
 
 pub enum Job {
     Load(AccountId),
@@ -31,8 +31,14 @@ pub enum Job {
 }
 
 pub enum Reply {
-    Loaded { account: AccountId, result: Result<StoredState, String> },
-    Saved { accounts: Vec<AccountId>, result: Result<Vec<SaveResult>, String> },
+    Loaded {
+        account: AccountId,
+        result: Result<StoredState, String>,
+    },
+    Saved {
+        accounts: Vec<AccountId>,
+        result: Result<Vec<SaveResult>, String>,
+    },
 }
 
 enum Backend {
@@ -71,8 +77,18 @@ impl Persistence {
             Backend::Memory(store) => {
                 let reply = match job {
                     Job::Load(account) => {
-                        let (version, state) = store.get(&account).cloned().map_or((0, None), |(v, s)| (v, Some(s)));
-                        Reply::Loaded { account, result: Ok(StoredState { account_id: account, version, state }) }
+                        let (version, state) = store
+                            .get(&account)
+                            .cloned()
+                            .map_or((0, None), |(v, s)| (v, Some(s)));
+                        Reply::Loaded {
+                            account,
+                            result: Ok(StoredState {
+                                account_id: account,
+                                version,
+                                state,
+                            }),
+                        }
                     }
                     Job::Save(saves) => {
                         let accounts = saves.iter().map(|s| s.account_id).collect();
@@ -80,10 +96,18 @@ impl Persistence {
                             .into_iter()
                             .map(|s| {
                                 store.insert(s.account_id, (s.version, s.state));
-                                SaveResult { account_id: s.account_id, version: s.version, outcome: SaveOutcome::Saved, stored_version: s.version }
+                                SaveResult {
+                                    account_id: s.account_id,
+                                    version: s.version,
+                                    outcome: SaveOutcome::Saved,
+                                    stored_version: s.version,
+                                }
                             })
                             .collect();
-                        Reply::Saved { accounts, result: Ok(results) }
+                        Reply::Saved {
+                            accounts,
+                            result: Ok(results),
+                        }
                     }
                     Job::Register(_) => return,
                 };
@@ -117,7 +141,9 @@ fn drain_replies(
                     Ok(results) => {
                         for r in &results {
                             match r.outcome {
-                                SaveOutcome::Saved | SaveOutcome::Duplicate => p.saves_confirmed += 1,
+                                SaveOutcome::Saved | SaveOutcome::Duplicate => {
+                                    p.saves_confirmed += 1
+                                }
                                 SaveOutcome::Stale | SaveOutcome::UnknownAccount => {
                                     p.saves_refused += 1;
                                     error!(account = %r.account_id, version = r.version, stored = r.stored_version, outcome = ?r.outcome, "save refused");
@@ -130,7 +156,9 @@ fn drain_replies(
                         error!(error = %e, count = accounts.len(), "save batch failed for good; players still online will be saved again");
                         // Nothing is lost while the player is here: mark them dirty again.
                         for a in &accounts {
-                            if let Some(mut pl) = players.online.get(a).and_then(|e| live.get_mut(*e).ok()) {
+                            if let Some(mut pl) =
+                                players.online.get(a).and_then(|e| live.get_mut(*e).ok())
+                            {
                                 pl.mark_dirty();
                             }
                         }
@@ -143,14 +171,25 @@ fn drain_replies(
 
 /// The persisted form of a live player.
 pub fn snapshot(info: &PlayerInfo, farm: &Farm, inv: &Inventory) -> PlayerState {
-    PlayerState { zone: info.zone.clone(), farm: farm.clone(), inventory: inv.clone() }
+    PlayerState {
+        zone: info.zone.clone(),
+        farm: farm.clone(),
+        inventory: inv.clone(),
+    }
 }
 
 /// Write-behind: when the oldest unsaved change is `save_interval` old, save every dirty
 /// player in one batch.
-fn flush_dirty(settings: Res<Settings>, mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>, mut p: ResMut<Persistence>) {
+fn flush_dirty(
+    settings: Res<Settings>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+    mut p: ResMut<Persistence>,
+) {
     let now = Instant::now();
-    let due = players.iter().any(|(pl, ..)| pl.dirty_since.is_some_and(|t| now.duration_since(t) >= settings.0.save_interval));
+    let due = players.iter().any(|(pl, ..)| {
+        pl.dirty_since
+            .is_some_and(|t| now.duration_since(t) >= settings.0.save_interval)
+    });
     if !due {
         return;
     }
@@ -167,10 +206,20 @@ pub(crate) fn plugin(app: &mut App) {
     let (replies_tx, replies) = crossbeam_channel::unbounded();
     let settings = &app.world().resource::<Settings>().0;
     let backend = match &settings.sidecar {
-        Some(link) => Backend::Worker(spawn_worker(SidecarClient::new(&link.url, &link.service_secret), replies_tx.clone())),
+        Some(link) => Backend::Worker(spawn_worker(
+            SidecarClient::new(&link.url, &link.service_secret),
+            replies_tx.clone(),
+        )),
         None => Backend::Memory(HashMap::new()),
     };
-    app.insert_resource(Persistence { backend, replies_tx, replies, saves_in_flight: 0, saves_refused: 0, saves_confirmed: 0 });
+    app.insert_resource(Persistence {
+        backend,
+        replies_tx,
+        replies,
+        saves_in_flight: 0,
+        saves_refused: 0,
+        saves_confirmed: 0,
+    });
     app.init_resource::<LoadReplies>();
     app.add_systems(Update, drain_replies.in_set(TickSet::Receive));
     app.add_systems(Update, flush_dirty.in_set(TickSet::Persist));
@@ -178,19 +227,29 @@ pub(crate) fn plugin(app: &mut App) {
 
 // ---- the background worker ----
 
-fn spawn_worker(client: SidecarClient, replies: crossbeam_channel::Sender<Reply>) -> tokio::sync::mpsc::UnboundedSender<Job> {
+fn spawn_worker(
+    client: SidecarClient,
+    replies: crossbeam_channel::Sender<Reply>,
+) -> tokio::sync::mpsc::UnboundedSender<Job> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::Builder::new()
         .name("persistence".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             rt.block_on(worker(client, rx, replies));
         })
         .expect("spawning the persistence thread");
     tx
 }
 
-async fn worker(client: SidecarClient, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>, replies: crossbeam_channel::Sender<Reply>) {
+async fn worker(
+    client: SidecarClient,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    replies: crossbeam_channel::Sender<Reply>,
+) {
     let mut queue: VecDeque<Job> = VecDeque::new();
     let mut heartbeat: Option<tokio::task::JoinHandle<()>> = None;
     loop {
@@ -213,7 +272,12 @@ async fn worker(client: SidecarClient, mut rx: tokio::sync::mpsc::UnboundedRecei
                 }
                 let loads = accounts.into_iter().map(|account| {
                     let client = client.clone();
-                    async move { (account, client.load(account).await.map_err(|e| e.to_string())) }
+                    async move {
+                        (
+                            account,
+                            client.load(account).await.map_err(|e| e.to_string()),
+                        )
+                    }
                 });
                 for (account, result) in futures_join_all(loads).await {
                     let _ = replies.send(Reply::Loaded { account, result });
@@ -250,7 +314,9 @@ async fn worker(client: SidecarClient, mut rx: tokio::sync::mpsc::UnboundedRecei
     }
 }
 
-async fn futures_join_all<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
 where
     F: Send + 'static,
     F::Output: Send + 'static,
@@ -267,7 +333,10 @@ where
 
 /// Retry a batch until it is answered, backing off up to 5 s; give up only after ~2 minutes.
 /// Saves are idempotent and versioned, so a retry of a batch that did land is harmless.
-async fn save_with_retry(client: &SidecarClient, saves: Vec<PlayerSave>) -> Result<Vec<SaveResult>, String> {
+async fn save_with_retry(
+    client: &SidecarClient,
+    saves: Vec<PlayerSave>,
+) -> Result<Vec<SaveResult>, String> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(100);
     loop {

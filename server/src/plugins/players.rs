@@ -10,7 +10,6 @@
 use super::persistence::{Job, LoadReplies, Persistence, snapshot};
 use super::{GameContent, TickSet};
 use bevy::prelude::*;
-use tracing::{error,info};
 use harvest_shared::api::PlayerSave;
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::ids::{AccountId, ZoneId};
@@ -18,6 +17,7 @@ use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
 use std::time::Instant;
+use tracing::{error, info};
 
 /// On a link entity: the account it authenticated as, and its player entity once loaded.
 #[derive(Component, Debug, Clone)]
@@ -46,7 +46,11 @@ impl Player {
     pub fn next_save(&mut self, state: PlayerState) -> PlayerSave {
         self.version += 1;
         self.dirty_since = None;
-        PlayerSave { account_id: self.account, version: self.version, state }
+        PlayerSave {
+            account_id: self.account,
+            version: self.version,
+            state,
+        }
     }
 }
 
@@ -82,7 +86,9 @@ fn process_joins(
 ) {
     for (account, link) in joins.0.drain(..) {
         if let Some(&player) = players.online.get(&account) {
-            let Ok((mut p, info)) = entities.get_mut(player) else { continue };
+            let Ok((mut p, info)) = entities.get_mut(player) else {
+                continue;
+            };
             if let Some(old) = p.link.replace(link).filter(|old| *old != link) {
                 kicks.0.push((old, KickReason::LoggedInElsewhere));
                 if let Ok(mut s) = sessions.get_mut(old) {
@@ -114,20 +120,39 @@ fn process_loads(
     mut kicks: ResMut<Kicks>,
 ) {
     for (account, result) in replies.0.drain(..) {
-        let Some(link) = players.loading.remove(&account) else { continue };
-        let Ok(mut session) = sessions.get_mut(link) else { continue };
+        let Some(link) = players.loading.remove(&account) else {
+            continue;
+        };
+        let Ok(mut session) = sessions.get_mut(link) else {
+            continue;
+        };
         match result {
             Ok(stored) => {
                 let is_new = stored.state.is_none();
-                let state = stored.state.unwrap_or_else(|| PlayerState::new_player(&content.0));
-                let mut player = Player { account, link: Some(link), version: stored.version, dirty_since: None };
+                let state = stored
+                    .state
+                    .unwrap_or_else(|| PlayerState::new_player(&content.0));
+                let mut player = Player {
+                    account,
+                    link: Some(link),
+                    version: stored.version,
+                    dirty_since: None,
+                };
                 if is_new {
                     // Persist the starting state right away so the account has a farm on record.
                     player.mark_dirty();
                 }
                 let zone = state.zone.clone();
                 let entity = commands
-                    .spawn((player, PlayerInfo { account, zone: zone.clone() }, state.farm, state.inventory))
+                    .spawn((
+                        player,
+                        PlayerInfo {
+                            account,
+                            zone: zone.clone(),
+                        },
+                        state.farm,
+                        state.inventory,
+                    ))
                     .id();
                 players.online.insert(account, entity);
                 session.player = Some(entity);
@@ -153,8 +178,12 @@ fn process_leaves(
         if players.loading.get(&account) == Some(&link) {
             players.loading.remove(&account);
         }
-        let Some(&entity) = players.online.get(&account) else { continue };
-        let Ok((mut p, info, farm, inv)) = entities.get_mut(entity) else { continue };
+        let Some(&entity) = players.online.get(&account) else {
+            continue;
+        };
+        let Ok((mut p, info, farm, inv)) = entities.get_mut(entity) else {
+            continue;
+        };
         if p.link != Some(link) {
             continue; // another link took this player over
         }
@@ -174,7 +203,13 @@ pub(crate) fn plugin(app: &mut App) {
         .init_resource::<Leaves>()
         .init_resource::<Attached>()
         .init_resource::<Kicks>();
-    app.add_systems(Update, (process_leaves, process_joins, process_loads).chain().in_set(TickSet::Simulate).in_set(PlayersSet));
+    app.add_systems(
+        Update,
+        (process_leaves, process_joins, process_loads)
+            .chain()
+            .in_set(TickSet::Simulate)
+            .in_set(PlayersSet),
+    );
 }
 
 /// The player lifecycle systems, which run before intents are applied.

@@ -6,12 +6,12 @@
 use super::persistence::{Job, Persistence, snapshot};
 use super::players::{Kicks, Player, Players, Session};
 use bevy::prelude::*;
-use tracing::{error,info};
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tracing::{error, info};
 
 /// How long to wait for saves to be confirmed before giving up.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -63,36 +63,57 @@ fn drive(
                     batch.push(p.next_save(snapshot(info, farm, inv)));
                 }
             }
-            info!(players = players.online.len(), saves = batch.len(), "draining: saving everyone");
+            info!(
+                players = players.online.len(),
+                saves = batch.len(),
+                "draining: saving everyone"
+            );
             persistence.send(Job::Save(batch));
             for link in &sessions {
                 kicks.0.push((link, KickReason::ShuttingDown));
             }
-            *state = ShutdownState::Draining { since: Instant::now() };
+            *state = ShutdownState::Draining {
+                since: Instant::now(),
+            };
         }
         ShutdownState::Draining { since } => {
-            let saved = persistence.saves_in_flight == 0 && players_q.iter().all(|(p, ..)| p.dirty_since.is_none());
+            let saved = persistence.saves_in_flight == 0
+                && players_q.iter().all(|(p, ..)| p.dirty_since.is_none());
             if saved || since.elapsed() > DRAIN_TIMEOUT {
                 if !saved {
-                    error!(in_flight = persistence.saves_in_flight, "drain timed out with saves unconfirmed");
+                    error!(
+                        in_flight = persistence.saves_in_flight,
+                        "drain timed out with saves unconfirmed"
+                    );
                 }
                 for server in &servers {
                     commands.trigger(lightyear::prelude::server::Stop { entity: server });
                 }
-                *state = ShutdownState::Stopping { since: Instant::now() };
+                *state = ShutdownState::Stopping {
+                    since: Instant::now(),
+                };
             }
         }
         ShutdownState::Stopping { since } => {
             if since.elapsed() > Duration::from_millis(300) {
                 let clean = persistence.saves_in_flight == 0 && persistence.saves_refused == 0;
-                info!(clean, confirmed = persistence.saves_confirmed, "shard stopped");
-                exit.write(if clean { AppExit::Success } else { AppExit::error() });
+                info!(
+                    clean,
+                    confirmed = persistence.saves_confirmed,
+                    "shard stopped"
+                );
+                exit.write(if clean {
+                    AppExit::Success
+                } else {
+                    AppExit::error()
+                });
             }
         }
     }
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.init_resource::<ShutdownSignal>().init_resource::<ShutdownState>();
+    app.init_resource::<ShutdownSignal>()
+        .init_resource::<ShutdownState>();
     app.add_systems(Update, drive.in_set(super::TickSet::Persist));
 }

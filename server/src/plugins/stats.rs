@@ -75,7 +75,13 @@ fn frame_end(mut s: ResMut<TickStats>, players: Res<Players>) {
 
 pub(crate) fn plugin(app: &mut App) {
     let now = Instant::now();
-    app.insert_resource(TickStats { frame_start: now, window: Vec::with_capacity(256), window_start: now, cpu_at_start: cpu_seconds(), last: None });
+    app.insert_resource(TickStats {
+        frame_start: now,
+        window: Vec::with_capacity(256),
+        window_start: now,
+        cpu_at_start: cpu_seconds(),
+        last: None,
+    });
     app.add_systems(First, frame_start);
     app.add_systems(Last, frame_end);
 }

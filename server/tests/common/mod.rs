@@ -32,7 +32,11 @@ pub struct Stack {
 
 impl Stack {
     pub fn start() -> Stack {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let netcode_key: [u8; 32] = rand::random();
         let service_secret: [u8; 32] = rand::random();
@@ -41,14 +45,26 @@ impl Stack {
         cfg.service_secret = Some(hex::encode(service_secret));
         let sidecar = rt.block_on(Sidecar::start(&cfg)).expect("sidecar starts");
         let url = sidecar.url();
-        Stack { rt, api: SidecarApi::new(&url), url, sidecar: Some(sidecar), netcode_key, service_secret, content: content(), _tmp: tmp }
+        Stack {
+            rt,
+            api: SidecarApi::new(&url),
+            url,
+            sidecar: Some(sidecar),
+            netcode_key,
+            service_secret,
+            content: content(),
+            _tmp: tmp,
+        }
     }
 
     pub fn settings(&self) -> ShardSettings {
         ShardSettings::for_tests(
             self.content.clone(),
             self.netcode_key,
-            Some(SidecarLink { url: self.url.clone(), service_secret: self.service_secret }),
+            Some(SidecarLink {
+                url: self.url.clone(),
+                service_secret: self.service_secret,
+            }),
         )
     }
 
@@ -64,7 +80,13 @@ pub fn ready(mut app: App) -> App {
 }
 
 /// Step the server and clients (at ~100 Hz) until `done` or the timeout; panics on timeout.
-pub fn step_until(server: &mut App, clients: &mut [&mut NetClient], timeout: Duration, what: &str, mut done: impl FnMut(&mut App, &mut [&mut NetClient]) -> bool) {
+pub fn step_until(
+    server: &mut App,
+    clients: &mut [&mut NetClient],
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut App, &mut [&mut NetClient]) -> bool,
+) {
     let start = Instant::now();
     loop {
         server.update();
@@ -74,12 +96,21 @@ pub fn step_until(server: &mut App, clients: &mut [&mut NetClient], timeout: Dur
         if done(server, clients) {
             return;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for: {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 pub fn bound_addr(server: &mut App) -> std::net::SocketAddr {
-    step_until(server, &mut [], Duration::from_secs(10), "UDP bind", |s, _| s.world().resource::<BoundAddr>().0.is_some());
+    step_until(
+        server,
+        &mut [],
+        Duration::from_secs(10),
+        "UDP bind",
+        |s, _| s.world().resource::<BoundAddr>().0.is_some(),
+    );
     server.world().resource::<BoundAddr>().0.unwrap()
 }

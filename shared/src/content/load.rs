@@ -37,7 +37,12 @@ pub enum ContentErrorKind {
 }
 
 impl ContentError {
-    pub(crate) fn invalid(file: &str, entry: impl Into<String>, field: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        file: &str,
+        entry: impl Into<String>,
+        field: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
         ContentError {
             file: PathBuf::from(file),
             position: None,
@@ -116,7 +121,11 @@ mod tests {
     #[test]
     fn syntax_error_names_file_line_and_column() {
         let tmp = copy_assets();
-        std::fs::write(tmp.path().join("crops.ron"), "[\n  (id: \"radish\", name: \"Radish\",,\n]").unwrap();
+        std::fs::write(
+            tmp.path().join("crops.ron"),
+            "[\n  (id: \"radish\", name: \"Radish\",,\n]",
+        )
+        .unwrap();
         let err = Content::load(tmp.path()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("crops.ron:2:"), "{msg}");
@@ -132,7 +141,10 @@ mod tests {
         )
         .unwrap();
         let msg = Content::load(tmp.path()).unwrap_err().to_string();
-        assert!(msg.contains("items.ron:1:") && msg.contains("colour"), "{msg}");
+        assert!(
+            msg.contains("items.ron:1:") && msg.contains("colour"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -140,7 +152,10 @@ mod tests {
         let tmp = copy_assets();
         std::fs::remove_file(tmp.path().join("zones.ron")).unwrap();
         let msg = Content::load(tmp.path()).unwrap_err().to_string();
-        assert!(msg.contains("zones.ron") && msg.contains("cannot read"), "{msg}");
+        assert!(
+            msg.contains("zones.ron") && msg.contains("cannot read"),
+            "{msg}"
+        );
     }
 
     #[test]

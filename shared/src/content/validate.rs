@@ -21,17 +21,37 @@ fn index<T, K: Ord + Clone + std::fmt::Display>(
     for def in defs {
         let id = key(&def).clone();
         if !is_valid_content_id(&id.to_string()) {
-            return Err(ContentError::invalid(file, id.to_string(), "id", "must be 1-32 chars of a-z, 0-9, _ and start with a letter"));
+            return Err(ContentError::invalid(
+                file,
+                id.to_string(),
+                "id",
+                "must be 1-32 chars of a-z, 0-9, _ and start with a letter",
+            ));
         }
         if name(&def).trim().is_empty() {
-            return Err(ContentError::invalid(file, id.to_string(), "name", "must not be empty"));
+            return Err(ContentError::invalid(
+                file,
+                id.to_string(),
+                "name",
+                "must not be empty",
+            ));
         }
         if map.insert(id.clone(), def).is_some() {
-            return Err(ContentError::invalid(file, id.to_string(), "id", "duplicate id"));
+            return Err(ContentError::invalid(
+                file,
+                id.to_string(),
+                "id",
+                "duplicate id",
+            ));
         }
     }
     if map.is_empty() {
-        return Err(ContentError::invalid(file, "-", "entries", "at least one entry is required"));
+        return Err(ContentError::invalid(
+            file,
+            "-",
+            "entries",
+            "at least one entry is required",
+        ));
     }
     Ok(map)
 }
@@ -50,27 +70,63 @@ pub(crate) fn build(
     for c in crops.values() {
         let id = c.id.as_str();
         if !items.contains_key(&c.produce) {
-            return Err(ContentError::invalid("crops.ron", id, "produce", format!("no item '{}' in items.ron", c.produce)));
+            return Err(ContentError::invalid(
+                "crops.ron",
+                id,
+                "produce",
+                format!("no item '{}' in items.ron", c.produce),
+            ));
         }
         if c.growth_ticks == 0 || c.growth_ticks > MAX_GROWTH_TICKS {
-            return Err(ContentError::invalid("crops.ron", id, "growth_ticks", format!("must be 1..={MAX_GROWTH_TICKS}")));
+            return Err(ContentError::invalid(
+                "crops.ron",
+                id,
+                "growth_ticks",
+                format!("must be 1..={MAX_GROWTH_TICKS}"),
+            ));
         }
         if c.yield_count == 0 || c.yield_count > 1000 {
-            return Err(ContentError::invalid("crops.ron", id, "yield", "must be 1..=1000"));
+            return Err(ContentError::invalid(
+                "crops.ron",
+                id,
+                "yield",
+                "must be 1..=1000",
+            ));
         }
     }
     for z in zones.values() {
         if z.farm_plots == 0 || z.farm_plots > MAX_FARM_PLOTS {
-            return Err(ContentError::invalid("zones.ron", z.id.as_str(), "farm_plots", format!("must be 1..={MAX_FARM_PLOTS}")));
+            return Err(ContentError::invalid(
+                "zones.ron",
+                z.id.as_str(),
+                "farm_plots",
+                format!("must be 1..={MAX_FARM_PLOTS}"),
+            ));
         }
     }
     if !zones.contains_key(&rules.start_zone) {
-        return Err(ContentError::invalid("game.ron", "game", "start_zone", format!("no zone '{}' in zones.ron", rules.start_zone)));
+        return Err(ContentError::invalid(
+            "game.ron",
+            "game",
+            "start_zone",
+            format!("no zone '{}' in zones.ron", rules.start_zone),
+        ));
     }
     if rules.water_speedup_percent > 100 {
-        return Err(ContentError::invalid("game.ron", "game", "water_speedup_percent", "must be 0..=100"));
+        return Err(ContentError::invalid(
+            "game.ron",
+            "game",
+            "water_speedup_percent",
+            "must be 0..=100",
+        ));
     }
-    Ok(Content { crops, items, zones, rules, version })
+    Ok(Content {
+        crops,
+        items,
+        zones,
+        rules,
+        version,
+    })
 }
 
 #[cfg(test)]
@@ -79,30 +135,76 @@ mod tests {
     use crate::ids::{CropId, ItemId, ZoneId};
 
     fn item(id: &str) -> ItemDef {
-        ItemDef { id: ItemId::new(id), name: id.into(), sell_price: 1 }
+        ItemDef {
+            id: ItemId::new(id),
+            name: id.into(),
+            sell_price: 1,
+        }
     }
     fn crop(id: &str, produce: &str) -> CropDef {
-        CropDef { id: CropId::new(id), name: id.into(), seed_price: 1, growth_ticks: 10, produce: ItemId::new(produce), yield_count: 1 }
+        CropDef {
+            id: CropId::new(id),
+            name: id.into(),
+            seed_price: 1,
+            growth_ticks: 10,
+            produce: ItemId::new(produce),
+            yield_count: 1,
+        }
     }
     fn zone(id: &str) -> ZoneDef {
-        ZoneDef { id: ZoneId::new(id), name: id.into(), farm_plots: 4 }
+        ZoneDef {
+            id: ZoneId::new(id),
+            name: id.into(),
+            farm_plots: 4,
+        }
     }
     fn rules(start: &str) -> GameRules {
-        GameRules { start_zone: ZoneId::new(start), start_coins: 10, water_speedup_percent: 25 }
+        GameRules {
+            start_zone: ZoneId::new(start),
+            start_coins: 10,
+            water_speedup_percent: 25,
+        }
     }
 
     #[test]
     fn dangling_produce_names_entry_and_field() {
-        let err = build(vec![item("a")], vec![crop("c", "missing")], vec![zone("z")], rules("z"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("a")],
+            vec![crop("c", "missing")],
+            vec![zone("z")],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("crops.ron") && msg.contains("'c'") && msg.contains("produce") && msg.contains("missing"), "{msg}");
+        assert!(
+            msg.contains("crops.ron")
+                && msg.contains("'c'")
+                && msg.contains("produce")
+                && msg.contains("missing"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn duplicates_and_bad_ids_rejected() {
-        let err = build(vec![item("a"), item("a")], vec![crop("c", "a")], vec![zone("z")], rules("z"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("a"), item("a")],
+            vec![crop("c", "a")],
+            vec![zone("z")],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("duplicate"), "{err}");
-        let err = build(vec![item("Bad Id")], vec![crop("c", "a")], vec![zone("z")], rules("z"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("Bad Id")],
+            vec![crop("c", "a")],
+            vec![zone("z")],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("'id'"), "{err}");
     }
 
@@ -110,19 +212,47 @@ mod tests {
     fn ranges_checked() {
         let mut c = crop("c", "a");
         c.growth_ticks = 0;
-        let err = build(vec![item("a")], vec![c], vec![zone("z")], rules("z"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("a")],
+            vec![c],
+            vec![zone("z")],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("growth_ticks"), "{err}");
         let mut z = zone("z");
         z.farm_plots = 0;
-        let err = build(vec![item("a")], vec![crop("c", "a")], vec![z], rules("z"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("a")],
+            vec![crop("c", "a")],
+            vec![z],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("farm_plots"), "{err}");
-        let err = build(vec![item("a")], vec![crop("c", "a")], vec![zone("z")], rules("nowhere"), "v".into()).unwrap_err();
+        let err = build(
+            vec![item("a")],
+            vec![crop("c", "a")],
+            vec![zone("z")],
+            rules("nowhere"),
+            "v".into(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("start_zone"), "{err}");
     }
 
     #[test]
     fn valid_set_builds() {
-        let c = build(vec![item("a")], vec![crop("c", "a")], vec![zone("z")], rules("z"), "v".into()).unwrap();
+        let c = build(
+            vec![item("a")],
+            vec![crop("c", "a")],
+            vec![zone("z")],
+            rules("z"),
+            "v".into(),
+        )
+        .unwrap();
         assert_eq!(c.crops.len(), 1);
     }
 }

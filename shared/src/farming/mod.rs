@@ -54,7 +54,9 @@ impl Inventory {
 }
 
 /// Why a farming intent was refused. Sent back to the client as the typed reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,
+)]
 pub enum FarmError {
     #[error("there is no plot {0:?} on this farm")]
     NoSuchPlot(PlotId),
@@ -79,9 +81,21 @@ pub enum FarmError {
 /// What a successful intent did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FarmEvent {
-    Planted { plot: PlotId, crop: CropId, ripe_at: Tick, paid: u32 },
-    Watered { plot: PlotId, ripe_at: Tick },
-    Harvested { plot: PlotId, item: ItemId, count: u32 },
+    Planted {
+        plot: PlotId,
+        crop: CropId,
+        ripe_at: Tick,
+        paid: u32,
+    },
+    Watered {
+        plot: PlotId,
+        ripe_at: Tick,
+    },
+    Harvested {
+        plot: PlotId,
+        item: ItemId,
+        count: u32,
+    },
 }
 
 /// Counts for dashboards and `/v1/players/me`.
@@ -96,15 +110,22 @@ pub struct FarmSummary {
 impl Farm {
     /// A new farm with `plots` empty plots.
     pub fn new(plots: u16) -> Self {
-        Farm { plots: vec![Plot::Empty; plots as usize] }
+        Farm {
+            plots: vec![Plot::Empty; plots as usize],
+        }
     }
 
     pub fn plot(&self, plot: PlotId) -> Result<&Plot, FarmError> {
-        self.plots.get(plot.0 as usize).ok_or(FarmError::NoSuchPlot(plot))
+        self.plots
+            .get(plot.0 as usize)
+            .ok_or(FarmError::NoSuchPlot(plot))
     }
 
     pub fn summary(&self, now: Tick) -> FarmSummary {
-        let mut s = FarmSummary { plots: self.plots.len() as u32, ..Default::default() };
+        let mut s = FarmSummary {
+            plots: self.plots.len() as u32,
+            ..Default::default()
+        };
         for p in &self.plots {
             match p {
                 Plot::Empty => s.empty += 1,
@@ -130,16 +151,34 @@ pub fn plant(
     }
     let def = content.crop(crop).ok_or(FarmError::UnknownCrop)?;
     if inv.coins < def.seed_price {
-        return Err(FarmError::NotEnoughCoins { need: def.seed_price, have: inv.coins });
+        return Err(FarmError::NotEnoughCoins {
+            need: def.seed_price,
+            have: inv.coins,
+        });
     }
     inv.coins -= def.seed_price;
     let ripe_at = now.saturating_add(def.growth_ticks as u64);
-    farm.plots[plot.0 as usize] = Plot::Growing(Growing { crop: crop.clone(), planted_at: now, ripe_at, watered: false });
-    Ok(FarmEvent::Planted { plot, crop: crop.clone(), ripe_at, paid: def.seed_price })
+    farm.plots[plot.0 as usize] = Plot::Growing(Growing {
+        crop: crop.clone(),
+        planted_at: now,
+        ripe_at,
+        watered: false,
+    });
+    Ok(FarmEvent::Planted {
+        plot,
+        crop: crop.clone(),
+        ripe_at,
+        paid: def.seed_price,
+    })
 }
 
 /// Water a growing crop once: it ripens `water_speedup_percent` sooner of what remains.
-pub fn water(farm: &mut Farm, plot: PlotId, content: &Content, now: Tick) -> Result<FarmEvent, FarmError> {
+pub fn water(
+    farm: &mut Farm,
+    plot: PlotId,
+    content: &Content,
+    now: Tick,
+) -> Result<FarmEvent, FarmError> {
     let Plot::Growing(g) = farm.plot(plot)? else {
         return Err(FarmError::PlotEmpty(plot));
     };
@@ -151,10 +190,15 @@ pub fn water(farm: &mut Farm, plot: PlotId, content: &Content, now: Tick) -> Res
     }
     let remaining = now.until(g.ripe_at);
     let saved = remaining * content.rules.water_speedup_percent as u64 / 100;
-    let Plot::Growing(g) = &mut farm.plots[plot.0 as usize] else { unreachable!("checked above") };
+    let Plot::Growing(g) = &mut farm.plots[plot.0 as usize] else {
+        unreachable!("checked above")
+    };
     g.watered = true;
     g.ripe_at = Tick(g.ripe_at.0 - saved);
-    Ok(FarmEvent::Watered { plot, ripe_at: g.ripe_at })
+    Ok(FarmEvent::Watered {
+        plot,
+        ripe_at: g.ripe_at,
+    })
 }
 
 /// Harvest a ripe crop into the inventory, emptying the plot.
@@ -169,7 +213,10 @@ pub fn harvest(
         return Err(FarmError::PlotEmpty(plot));
     };
     if !g.is_ripe(now) {
-        return Err(FarmError::NotRipe { plot, ripe_at: g.ripe_at });
+        return Err(FarmError::NotRipe {
+            plot,
+            ripe_at: g.ripe_at,
+        });
     }
     // A crop removed from content since planting still harvests nothing rather than failing
     // forever: the plot is cleared and no item is granted.

@@ -32,7 +32,9 @@ impl LoginLimits {
         let clock = DefaultClock::default();
         let deny = |not_until: governor::NotUntil<_>| {
             let wait = not_until.wait_time_from(clock.now());
-            ApiError::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
         };
         self.per_ip.check_key(&ip).map_err(deny)?;
         // Bound the key so a flood of long names cannot grow memory.
@@ -71,13 +73,18 @@ mod tests {
         assert!(l.check(ip, "alice").is_ok());
         assert!(l.check(ip, "alice").is_ok());
         match l.check(ip, "alice") {
-            Err(ApiError::RateLimited { retry_after_secs }) => assert!((1..=60).contains(&retry_after_secs)),
+            Err(ApiError::RateLimited { retry_after_secs }) => {
+                assert!((1..=60).contains(&retry_after_secs))
+            }
             other => panic!("expected 429, got {other:?}"),
         }
         assert!(l.check(ip, "bob").is_ok());
         assert!(l.check(ip, "bob").is_ok());
         // Five attempts from this IP are spent (the refused one counted against the IP too).
-        assert!(matches!(l.check(ip, "carol"), Err(ApiError::RateLimited { .. })));
+        assert!(matches!(
+            l.check(ip, "carol"),
+            Err(ApiError::RateLimited { .. })
+        ));
         assert!(l.check("10.0.0.2".parse().unwrap(), "carol").is_ok());
     }
 }

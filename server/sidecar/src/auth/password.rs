@@ -26,7 +26,9 @@ fn argon2() -> Argon2<'static> {
 
 fn hash_sync(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt: [u8; 16] = rand::random();
-    Ok(argon2().hash_password_with_salt(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2()
+        .hash_password_with_salt(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 fn verify_sync(password: &str, phc: &str) -> bool {
@@ -35,11 +37,18 @@ fn verify_sync(password: &str, phc: &str) -> bool {
 
 impl Hasher {
     pub fn new(concurrency: usize) -> Self {
-        let dummy = hash_sync(&hex::encode(rand::random::<[u8; 16]>())).expect("hashing a random password");
-        Hasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), dummy: Arc::new(dummy) }
+        let dummy =
+            hash_sync(&hex::encode(rand::random::<[u8; 16]>())).expect("hashing a random password");
+        Hasher {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy: Arc::new(dummy),
+        }
     }
 
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| ApiError::Busy)?
@@ -84,9 +93,17 @@ mod tests {
         let h = Hasher::new(2);
         let phc = h.hash("correct horse".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(h.verify("correct horse".into(), Some(phc.clone())).await.unwrap());
+        assert!(
+            h.verify("correct horse".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!h.verify("wrong horse".into(), Some(phc)).await.unwrap());
         assert!(!h.verify("anything".into(), None).await.unwrap());
-        assert!(!h.verify("anything".into(), Some("not a hash".into())).await.unwrap());
+        assert!(
+            !h.verify("anything".into(), Some("not a hash".into()))
+                .await
+                .unwrap()
+        );
     }
 }

@@ -28,12 +28,31 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        TokenKeys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), validation }
+        TokenKeys {
+            enc: EncodingKey::from_secret(secret),
+            dec: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
-    pub fn issue_access(&self, account: i64, session: &str, now: u64, ttl: u64) -> anyhow::Result<String> {
-        let claims = AccessClaims { sub: account.to_string(), sid: session.to_owned(), iat: now, exp: now + ttl };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.enc)?)
+    pub fn issue_access(
+        &self,
+        account: i64,
+        session: &str,
+        now: u64,
+        ttl: u64,
+    ) -> anyhow::Result<String> {
+        let claims = AccessClaims {
+            sub: account.to_string(),
+            sid: session.to_owned(),
+            iat: now,
+            exp: now + ttl,
+        };
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.enc,
+        )?)
     }
 
     /// The account and claims of a token with a valid signature that has not expired.
@@ -41,7 +60,9 @@ impl TokenKeys {
         if token.len() > 2048 {
             return None;
         }
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, &self.dec, &self.validation).ok()?.claims;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &self.dec, &self.validation)
+            .ok()?
+            .claims;
         Some((claims.sub.parse().ok()?, claims))
     }
 }
@@ -66,7 +87,10 @@ mod tests {
     use super::*;
 
     fn now() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
     }
 
     #[test]
@@ -79,7 +103,10 @@ mod tests {
         let mut bytes = t.clone().into_bytes();
         let last = bytes.len() - 2;
         bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
-        assert!(keys.verify_access(std::str::from_utf8(&bytes).unwrap()).is_none());
+        assert!(
+            keys.verify_access(std::str::from_utf8(&bytes).unwrap())
+                .is_none()
+        );
         // Another key.
         assert!(TokenKeys::new(&[8; 32]).verify_access(&t).is_none());
     }

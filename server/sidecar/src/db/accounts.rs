@@ -16,7 +16,12 @@ pub enum CreateAccount {
 }
 
 impl Db {
-    pub async fn create_account(&self, username: &str, password_hash: &str, now: i64) -> Result<CreateAccount, sqlx::Error> {
+    pub async fn create_account(
+        &self,
+        username: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<CreateAccount, sqlx::Error> {
         let res = sqlx::query(
             "INSERT INTO accounts (username, username_key, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -34,18 +39,22 @@ impl Db {
     }
 
     pub async fn account_by_name(&self, username: &str) -> Result<Option<Account>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, username, password_hash, created_at FROM accounts WHERE username_key = $1")
-            .bind(username.to_lowercase())
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, created_at FROM accounts WHERE username_key = $1",
+        )
+        .bind(username.to_lowercase())
+        .fetch_optional(self.pool())
+        .await?;
         row.map(account_from_row).transpose()
     }
 
     pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, username, password_hash, created_at FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, username, password_hash, created_at FROM accounts WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(account_from_row).transpose()
     }
 }

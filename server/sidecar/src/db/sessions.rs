@@ -24,33 +24,44 @@ impl Db {
         expires_at: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(session_id)
-            .bind(account_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(refresh_hash)
-            .bind(session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(session_id)
+        .bind(account_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(refresh_hash)
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
 
     pub async fn session_is_live(&self, session_id: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2")
-            .bind(session_id)
-            .bind(now)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+        )
+        .bind(session_id)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.is_some())
     }
 
     /// Use a refresh token once and store its successor, atomically.
-    pub async fn rotate_refresh(&self, old_hash: &str, new_hash: &str, now: i64) -> Result<Refresh, sqlx::Error> {
+    pub async fn rotate_refresh(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<Refresh, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let row = sqlx::query(
             "SELECT r.session_id, r.used_at, s.account_id, s.revoked_at, s.expires_at \
@@ -59,7 +70,9 @@ impl Db {
         .bind(old_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = row else { return Ok(Refresh::Invalid) };
+        let Some(row) = row else {
+            return Ok(Refresh::Invalid);
+        };
         let session_id: String = row.try_get(0)?;
         let used_at: Option<i64> = row.try_get(1)?;
         let account_id: i64 = row.try_get(2)?;
@@ -69,12 +82,14 @@ impl Db {
             return Ok(Refresh::Invalid);
         }
         // The conditional update makes two racing refreshes with one token see one winner.
-        let marked = sqlx::query("UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(old_hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let marked = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(old_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if used_at.is_some() || marked == 0 {
             sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now)
@@ -84,14 +99,19 @@ impl Db {
             tx.commit().await?;
             return Ok(Refresh::Reused);
         }
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(new_hash)
-            .bind(&session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(new_hash)
+        .bind(&session_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(Refresh::Rotated { session_id, account_id })
+        Ok(Refresh::Rotated {
+            session_id,
+            account_id,
+        })
     }
 
     pub async fn revoke_session(&self, session_id: &str, now: i64) -> Result<(), sqlx::Error> {

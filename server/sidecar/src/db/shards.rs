@@ -14,7 +14,8 @@ pub struct ShardEntry {
 
 impl Db {
     pub async fn upsert_shard(&self, reg: &ShardRegistration, now: i64) -> Result<(), sqlx::Error> {
-        let zones = serde_json::to_string(&reg.zones).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let zones =
+            serde_json::to_string(&reg.zones).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         sqlx::query(
             "INSERT INTO shards (shard_id, address, zones, content_version, last_seen) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (shard_id) DO UPDATE SET address = excluded.address, zones = excluded.zones, \
@@ -31,7 +32,11 @@ impl Db {
     }
 
     /// Live shards hosting `zone`, most recently renewed first.
-    pub async fn shards_for_zone(&self, zone: &ZoneId, fresh_since: i64) -> Result<Vec<ShardEntry>, sqlx::Error> {
+    pub async fn shards_for_zone(
+        &self,
+        zone: &ZoneId,
+        fresh_since: i64,
+    ) -> Result<Vec<ShardEntry>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT shard_id, address, zones, content_version FROM shards WHERE last_seen >= $1 ORDER BY last_seen DESC",
         )
@@ -43,7 +48,11 @@ impl Db {
             let zones: String = row.try_get(2)?;
             let zones: Vec<ZoneId> = serde_json::from_str(&zones).unwrap_or_default();
             if zones.contains(zone) {
-                out.push(ShardEntry { shard_id: row.try_get(0)?, address: row.try_get(1)?, content_version: row.try_get(3)? });
+                out.push(ShardEntry {
+                    shard_id: row.try_get(0)?,
+                    address: row.try_get(1)?,
+                    content_version: row.try_get(3)?,
+                });
             }
         }
         Ok(out)

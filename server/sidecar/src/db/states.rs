@@ -19,21 +19,33 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         match row {
-            None => Ok(Stored { version: 0, state: None }),
+            None => Ok(Stored {
+                version: 0,
+                state: None,
+            }),
             Some(row) => {
                 let text: String = row.try_get(1)?;
-                let state = serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-                Ok(Stored { version: row.try_get(0)?, state: Some(state) })
+                let state =
+                    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+                Ok(Stored {
+                    version: row.try_get(0)?,
+                    state: Some(state),
+                })
             }
         }
     }
 
     /// Apply a batch of saves in one transaction and report each outcome.
-    pub async fn save_states(&self, saves: &[PlayerSave], now: i64) -> Result<Vec<SaveResult>, sqlx::Error> {
+    pub async fn save_states(
+        &self,
+        saves: &[PlayerSave],
+        now: i64,
+    ) -> Result<Vec<SaveResult>, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let mut results = Vec::with_capacity(saves.len());
         for s in saves {
-            let json = serde_json::to_string(&s.state).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            let json =
+                serde_json::to_string(&s.state).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
             let applied = sqlx::query(
                 "INSERT INTO player_states (account_id, version, state, updated_at) \
                  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1) \
@@ -58,11 +70,23 @@ impl Db {
                     None => (SaveOutcome::UnknownAccount, 0),
                     Some(row) => {
                         let v: i64 = row.try_get(0)?;
-                        (if v == s.version { SaveOutcome::Duplicate } else { SaveOutcome::Stale }, v)
+                        (
+                            if v == s.version {
+                                SaveOutcome::Duplicate
+                            } else {
+                                SaveOutcome::Stale
+                            },
+                            v,
+                        )
                     }
                 }
             };
-            results.push(SaveResult { account_id: s.account_id, version: s.version, outcome, stored_version });
+            results.push(SaveResult {
+                account_id: s.account_id,
+                version: s.version,
+                outcome,
+                stored_version,
+            });
         }
         tx.commit().await?;
         Ok(results)

@@ -8,14 +8,19 @@ use crate::extract::{ApiJson, AuthUser, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use harvest_shared::api::{ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, RegisterResponse, TokenResponse};
+use harvest_shared::api::{
+    ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, RegisterResponse, TokenResponse,
+};
 use harvest_shared::ids::AccountId;
 
 /// 3–24 characters of `[A-Za-z0-9_]`.
 pub fn validate_username(u: &str) -> ApiResult<()> {
     let ok_chars = u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !(3..=24).contains(&u.chars().count()) || !ok_chars {
-        return Err(ApiError::validation("username", "username must be 3-24 characters of A-Z, a-z, 0-9 and _"));
+        return Err(ApiError::validation(
+            "username",
+            "username must be 3-24 characters of A-Z, a-z, 0-9 and _",
+        ));
     }
     Ok(())
 }
@@ -23,7 +28,10 @@ pub fn validate_username(u: &str) -> ApiResult<()> {
 /// 8–128 characters.
 pub fn validate_password(p: &str) -> ApiResult<()> {
     if !(8..=128).contains(&p.chars().count()) {
-        return Err(ApiError::validation("password", "password must be 8-128 characters"));
+        return Err(ApiError::validation(
+            "password",
+            "password must be 8-128 characters",
+        ));
     }
     Ok(())
 }
@@ -47,18 +55,35 @@ pub async fn register(
         return Err(ApiError::UsernameTaken);
     }
     let phc = state.hasher.hash(req.password).await?;
-    match state.db.create_account(&req.username, &phc, now_secs()).await? {
+    match state
+        .db
+        .create_account(&req.username, &phc, now_secs())
+        .await?
+    {
         CreateAccount::Created(id) => {
             tracing::info!(account_id = id, "account registered");
-            Ok((StatusCode::CREATED, Json(RegisterResponse { account_id: AccountId(id) })))
+            Ok((
+                StatusCode::CREATED,
+                Json(RegisterResponse {
+                    account_id: AccountId(id),
+                }),
+            ))
         }
         CreateAccount::Taken => Err(ApiError::UsernameTaken),
     }
 }
 
-async fn issue_tokens(state: &AppState, account_id: i64, session_id: &str, refresh: String) -> ApiResult<TokenResponse> {
+async fn issue_tokens(
+    state: &AppState,
+    account_id: i64,
+    session_id: &str,
+    refresh: String,
+) -> ApiResult<TokenResponse> {
     let now = now_secs() as u64;
-    let access = state.tokens.issue_access(account_id, session_id, now, state.cfg.access_ttl_secs)?;
+    let access =
+        state
+            .tokens
+            .issue_access(account_id, session_id, now, state.cfg.access_ttl_secs)?;
     Ok(TokenResponse {
         access_token: access,
         refresh_token: refresh,
@@ -84,9 +109,19 @@ pub async fn login(
     state.limits.check(ip, &req.username.to_lowercase())?;
     // Over-long inputs cannot match any account; refuse them without hashing megabytes.
     let plausible = req.username.len() <= 64 && req.password.len() <= 512;
-    let account = if plausible { state.db.account_by_name(&req.username).await? } else { None };
+    let account = if plausible {
+        state.db.account_by_name(&req.username).await?
+    } else {
+        None
+    };
     let ok = if plausible {
-        state.hasher.verify(req.password, account.as_ref().map(|a| a.password_hash.clone())).await?
+        state
+            .hasher
+            .verify(
+                req.password,
+                account.as_ref().map(|a| a.password_hash.clone()),
+            )
+            .await?
     } else {
         false
     };
@@ -98,10 +133,18 @@ pub async fn login(
     let refresh = new_refresh_token();
     state
         .db
-        .create_session(&session_id, account.id, &hash_refresh_token(&refresh), now, now + state.cfg.refresh_ttl_secs as i64)
+        .create_session(
+            &session_id,
+            account.id,
+            &hash_refresh_token(&refresh),
+            now,
+            now + state.cfg.refresh_ttl_secs as i64,
+        )
         .await?;
     tracing::info!(account_id = account.id, "login");
-    Ok(Json(issue_tokens(&state, account.id, &session_id, refresh).await?))
+    Ok(Json(
+        issue_tokens(&state, account.id, &session_id, refresh).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
@@ -110,17 +153,29 @@ pub async fn login(
     (status = 401, body = ErrorBody, description = "Unknown, expired or revoked token; `refresh_token_reused` when a used token comes back (the session is then revoked)"),
     (status = 422, body = ErrorBody),
 ))]
-pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     if req.refresh_token.is_empty() || req.refresh_token.len() > 256 {
         return Err(ApiError::Unauthorized);
     }
     let next = new_refresh_token();
     let outcome = state
         .db
-        .rotate_refresh(&hash_refresh_token(&req.refresh_token), &hash_refresh_token(&next), now_secs())
+        .rotate_refresh(
+            &hash_refresh_token(&req.refresh_token),
+            &hash_refresh_token(&next),
+            now_secs(),
+        )
         .await?;
     match outcome {
-        Refresh::Rotated { session_id, account_id } => Ok(Json(issue_tokens(&state, account_id, &session_id, next).await?)),
+        Refresh::Rotated {
+            session_id,
+            account_id,
+        } => Ok(Json(
+            issue_tokens(&state, account_id, &session_id, next).await?,
+        )),
         Refresh::Reused => {
             tracing::warn!("refresh token reuse; session revoked");
             Err(ApiError::RefreshReused)
@@ -134,6 +189,9 @@ pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<Refres
     (status = 401, body = ErrorBody),
 ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    state.db.revoke_session(&user.session_id, now_secs()).await?;
+    state
+        .db
+        .revoke_session(&user.session_id, now_secs())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

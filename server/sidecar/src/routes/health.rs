@@ -17,7 +17,9 @@ pub async fn healthz() -> Json<Value> {
 ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({"status": "ready", "database": state.db.backend().to_string()}))),
+        Ok(Ok(())) => Ok(Json(
+            json!({"status": "ready", "database": state.db.backend().to_string()}),
+        )),
         _ => Err(ApiError::NotReady),
     }
 }

@@ -7,7 +7,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ShardAuth};
 use axum::Json;
 use axum::extract::{Path, State};
-use harvest_shared::api::{ErrorBody, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState};
+use harvest_shared::api::{
+    ErrorBody, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState,
+};
 use harvest_shared::ids::AccountId;
 use std::net::SocketAddr;
 
@@ -25,7 +27,10 @@ pub async fn register_shard(
     ApiJson(reg): ApiJson<ShardRegistration>,
 ) -> ApiResult<Json<ShardRegistered>> {
     if reg.shard_id.is_empty() || reg.shard_id.len() > 64 {
-        return Err(ApiError::validation("shard_id", "shard_id must be 1-64 characters"));
+        return Err(ApiError::validation(
+            "shard_id",
+            "shard_id must be 1-64 characters",
+        ));
     }
     if reg.address.parse::<SocketAddr>().is_err() {
         return Err(ApiError::validation("address", "address must be IP:PORT"));
@@ -35,7 +40,9 @@ pub async fn register_shard(
     }
     state.db.upsert_shard(&reg, now_secs()).await?;
     tracing::debug!(shard = %reg.shard_id, address = %reg.address, zones = reg.zones.len(), "shard registered");
-    Ok(Json(ShardRegistered { ttl_secs: state.cfg.shard_ttl_secs }))
+    Ok(Json(ShardRegistered {
+        ttl_secs: state.cfg.shard_ttl_secs,
+    }))
 }
 
 #[utoipa::path(get, path = "/internal/v1/players/{account_id}/state", tag = "internal", security(("service" = [])),
@@ -44,12 +51,20 @@ pub async fn register_shard(
     (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody, description = "No such account"),
 ))]
-pub async fn load_state(State(state): State<AppState>, _auth: ShardAuth, Path(account_id): Path<i64>) -> ApiResult<Json<StoredState>> {
+pub async fn load_state(
+    State(state): State<AppState>,
+    _auth: ShardAuth,
+    Path(account_id): Path<i64>,
+) -> ApiResult<Json<StoredState>> {
     if state.db.account_by_id(account_id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
     let stored = state.db.load_state(account_id).await?;
-    Ok(Json(StoredState { account_id: AccountId(account_id), version: stored.version, state: stored.state }))
+    Ok(Json(StoredState {
+        account_id: AccountId(account_id),
+        version: stored.version,
+        state: stored.state,
+    }))
 }
 
 #[utoipa::path(post, path = "/internal/v1/players/states", tag = "internal", security(("service" = [])), request_body = SaveBatch, responses(
@@ -64,10 +79,16 @@ pub async fn save_states(
     ApiJson(batch): ApiJson<SaveBatch>,
 ) -> ApiResult<Json<SaveBatchResponse>> {
     if batch.saves.len() > MAX_SAVES_PER_BATCH {
-        return Err(ApiError::validation("saves", format!("at most {MAX_SAVES_PER_BATCH} saves per batch")));
+        return Err(ApiError::validation(
+            "saves",
+            format!("at most {MAX_SAVES_PER_BATCH} saves per batch"),
+        ));
     }
     if let Some(bad) = batch.saves.iter().find(|s| s.version < 1) {
-        return Err(ApiError::validation("version", format!("version must be >= 1 (account {})", bad.account_id)));
+        return Err(ApiError::validation(
+            "version",
+            format!("version must be >= 1 (account {})", bad.account_id),
+        ));
     }
     let results = state.db.save_states(&batch.saves, now_secs()).await?;
     Ok(Json(SaveBatchResponse { results }))

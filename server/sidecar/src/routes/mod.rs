@@ -31,7 +31,10 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     let internal = Router::new()
         .route("/internal/v1/shards", post(internal::register_shard))
-        .route("/internal/v1/players/{account_id}/state", get(internal::load_state))
+        .route(
+            "/internal/v1/players/{account_id}/state",
+            get(internal::load_state),
+        )
         .route("/internal/v1/players/states", post(internal::save_states))
         .layer(DefaultBodyLimit::max(INTERNAL_BODY_LIMIT));
     Router::new()

@@ -15,7 +15,11 @@ use lightyear_netcode::ConnectToken;
 use std::net::SocketAddr;
 
 /// Mint the base64 of a connect token for `account` to the shard at `addr`.
-pub fn mint_connect_token(state: &AppState, account: AccountId, addr: SocketAddr) -> anyhow::Result<String> {
+pub fn mint_connect_token(
+    state: &AppState,
+    account: AccountId,
+    addr: SocketAddr,
+) -> anyhow::Result<String> {
     // Never 0: some transports treat 0 as "no client".
     let client_id = rand::random::<u64>().max(1);
     let token = ConnectToken::build(addr, PROTOCOL_ID, client_id, state.cfg.netcode_key)
@@ -35,7 +39,10 @@ pub fn mint_connect_token(state: &AppState, account: AccountId, addr: SocketAddr
 ))]
 pub async fn play(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<PlayResponse>> {
     let stored = state.db.load_state(user.account_id.0).await?;
-    let zone = stored.state.map(|s| s.zone).unwrap_or_else(|| ZoneId::new(state.cfg.start_zone.clone()));
+    let zone = stored
+        .state
+        .map(|s| s.zone)
+        .unwrap_or_else(|| ZoneId::new(state.cfg.start_zone.clone()));
     let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
     let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
     let shard = shards

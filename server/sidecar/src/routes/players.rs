@@ -14,11 +14,19 @@ use harvest_shared::time::Tick;
     (status = 401, body = ErrorBody),
 ))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
-    let account = state.db.account_by_id(user.account_id.0).await?.ok_or(ApiError::Unauthorized)?;
+    let account = state
+        .db
+        .account_by_id(user.account_id.0)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     let stored = state.db.load_state(account.id).await?;
     let (zone, inventory, farm) = match stored.state {
         Some(s) => (s.zone, s.inventory, s.farm.summary(Tick::now())),
-        None => (ZoneId::new(state.cfg.start_zone.clone()), Default::default(), Default::default()),
+        None => (
+            ZoneId::new(state.cfg.start_zone.clone()),
+            Default::default(),
+            Default::default(),
+        ),
     };
     Ok(Json(MeResponse {
         account_id: AccountId(account.id),

@@ -9,14 +9,24 @@ both_backends!(register_creates_account, |app| {
 });
 
 both_backends!(register_taken_ignores_case, |app| {
-    assert_eq!(app.register("Bob", "password123").await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.register("Bob", "password123").await.0,
+        StatusCode::CREATED
+    );
     let (s, body) = app.register("bOB", "otherpass99").await;
     assert_eq!(s, StatusCode::CONFLICT);
     assert_error(&body, "username_taken");
 });
 
 both_backends!(register_validates_fields, |app| {
-    for bad in ["ab", "x".repeat(25).as_str(), "has space", "bad-dash", "émile", ""] {
+    for bad in [
+        "ab",
+        "x".repeat(25).as_str(),
+        "has space",
+        "bad-dash",
+        "émile",
+        "",
+    ] {
         let (s, body) = app.register(bad, "password123").await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "username {bad:?}");
         assert_error(&body, "validation_failed");
@@ -29,7 +39,10 @@ both_backends!(register_validates_fields, |app| {
     }
     // Boundaries are accepted.
     assert_eq!(app.register("abc", "12345678").await.0, StatusCode::CREATED);
-    assert_eq!(app.register(&"z".repeat(24), &"p".repeat(128)).await.0, StatusCode::CREATED);
+    assert_eq!(
+        app.register(&"z".repeat(24), &"p".repeat(128)).await.0,
+        StatusCode::CREATED
+    );
 });
 
 both_backends!(concurrent_registrations_one_winner, |app| {
@@ -63,14 +76,23 @@ both_backends!(login_and_identical_failures, |app| {
     let (s, body) = app.login("CAROL", "password123").await;
     assert_eq!(s, StatusCode::OK);
     for f in ["access_token", "refresh_token"] {
-        assert!(body[f].as_str().is_some_and(|t| t.len() > 20), "{f}: {body}");
+        assert!(
+            body[f].as_str().is_some_and(|t| t.len() > 20),
+            "{f}: {body}"
+        );
     }
     assert!(body["expires_in"].as_u64().unwrap() > 0);
     assert!(body["account_id"].as_i64().unwrap() > 0);
     let (s1, unknown) = app.login("nobody", "password123").await;
     let (s2, wrong) = app.login("carol", "wrongpassword").await;
-    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
-    assert_eq!(unknown, wrong, "unknown user and wrong password must look the same");
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(
+        unknown, wrong,
+        "unknown user and wrong password must look the same"
+    );
     assert_error(&unknown, "invalid_credentials");
 });
 
@@ -78,7 +100,13 @@ both_backends!(malformed_and_oversized_bodies, |app| {
     let post_raw = |body: Vec<u8>| {
         let (http, url) = (app.http.clone(), app.url.clone());
         async move {
-            let r = http.post(format!("{url}/v1/auth/register")).header("content-type", "application/json").body(body).send().await.unwrap();
+            let r = http
+                .post(format!("{url}/v1/auth/register"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             read(r).await
         }
     };
@@ -91,32 +119,61 @@ both_backends!(malformed_and_oversized_bodies, |app| {
     let (s, body) = post_raw(br#"{"username": "dave"}"#.to_vec()).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "password");
-    let big = format!(r#"{{"username": "dave", "password": "{}"}}"#, "x".repeat(20_000));
+    let big = format!(
+        r#"{{"username": "dave", "password": "{}"}}"#,
+        "x".repeat(20_000)
+    );
     let (s, body) = post_raw(big.into_bytes()).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     assert_error(&body, "payload_too_large");
     // No content type at all still parses.
-    let r = app.http.post(format!("{}/v1/auth/register", app.url)).body(r#"{"username":"eve_1","password":"password123"}"#).send().await.unwrap();
+    let r = app
+        .http
+        .post(format!("{}/v1/auth/register", app.url))
+        .body(r#"{"username":"eve_1","password":"password123"}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 });
 
 both_backends!(refresh_rotates_and_reuse_revokes_family, |app| {
     let t = app.user("frank").await;
     let r1 = t["refresh_token"].as_str().unwrap().to_owned();
-    let (s, t2) = app.post("/v1/auth/refresh", json!({"refresh_token": r1})).await;
+    let (s, t2) = app
+        .post("/v1/auth/refresh", json!({"refresh_token": r1}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{t2}");
     let r2 = t2["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
     let access2 = t2["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(app.get_auth("/v1/players/me", &access2).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get_auth("/v1/players/me", &access2).await.0,
+        StatusCode::OK
+    );
     // Reusing r1 revokes the whole family: r2 and the access tokens die too.
-    let (s, body) = app.post("/v1/auth/refresh", json!({"refresh_token": r1})).await;
+    let (s, body) = app
+        .post("/v1/auth/refresh", json!({"refresh_token": r1}))
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_error(&body, "refresh_token_reused");
-    assert_eq!(app.post("/v1/auth/refresh", json!({"refresh_token": r2})).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get_auth("/v1/players/me", &access2).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post("/v1/auth/refresh", json!({"refresh_token": r2}))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get_auth("/v1/players/me", &access2).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // Garbage refresh tokens are just 401.
-    assert_eq!(app.post("/v1/auth/refresh", json!({"refresh_token": "nope"})).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post("/v1/auth/refresh", json!({"refresh_token": "nope"}))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
     // Another login is a new, independent session.
     assert_eq!(app.login("frank", "password123").await.0, StatusCode::OK);
 });
@@ -124,11 +181,25 @@ both_backends!(refresh_rotates_and_reuse_revokes_family, |app| {
 both_backends!(logout_revokes_session, |app| {
     let t = app.user("gina").await;
     let access = t["access_token"].as_str().unwrap();
-    assert_eq!(app.post_auth("/v1/auth/logout", access, None).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(app.get_auth("/v1/players/me", access).await.0, StatusCode::UNAUTHORIZED);
-    let (s, _) = app.post("/v1/auth/refresh", json!({"refresh_token": t["refresh_token"]})).await;
+    assert_eq!(
+        app.post_auth("/v1/auth/logout", access, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get_auth("/v1/players/me", access).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, _) = app
+        .post(
+            "/v1/auth/refresh",
+            json!({"refresh_token": t["refresh_token"]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.post_auth("/v1/auth/logout", access, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post_auth("/v1/auth/logout", access, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 });
 
 both_backends!(bad_access_tokens_are_401, |app| {
@@ -144,41 +215,96 @@ both_backends!(bad_access_tokens_are_401, |app| {
     }
     // A token signed with another key.
     let other = harvest_sidecar::auth::tokens::TokenKeys::new(&[9; 32]);
-    let forged = other.issue_access(t["account_id"].as_i64().unwrap(), "x", harvest_sidecar::db::now_secs() as u64, 60).unwrap();
-    assert_eq!(app.get_auth("/v1/players/me", &forged).await.0, StatusCode::UNAUTHORIZED);
-    let r = app.http.get(format!("{}/v1/players/me", app.url)).send().await.unwrap();
+    let forged = other
+        .issue_access(
+            t["account_id"].as_i64().unwrap(),
+            "x",
+            harvest_sidecar::db::now_secs() as u64,
+            60,
+        )
+        .unwrap();
+    assert_eq!(
+        app.get_auth("/v1/players/me", &forged).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = app
+        .http
+        .get(format!("{}/v1/players/me", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 });
 
-both_backends!(expired_access_token_is_401, |cfg| { cfg.access_ttl_secs = 1; }, |app| {
-    let t = app.user("ivy").await;
-    let access = t["access_token"].as_str().unwrap();
-    assert_eq!(t["expires_in"], 1);
-    assert_eq!(app.get_auth("/v1/players/me", access).await.0, StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert_eq!(app.get_auth("/v1/players/me", access).await.0, StatusCode::UNAUTHORIZED);
-});
-
-both_backends!(per_account_limit_429, |cfg| { cfg.login_per_account_per_minute = 3; }, |app| {
-    app.register("jack", "password123").await;
-    for _ in 0..3 {
-        assert_eq!(app.login("jack", "wrongpassword").await.0, StatusCode::UNAUTHORIZED);
+both_backends!(
+    expired_access_token_is_401,
+    |cfg| {
+        cfg.access_ttl_secs = 1;
+    },
+    |app| {
+        let t = app.user("ivy").await;
+        let access = t["access_token"].as_str().unwrap();
+        assert_eq!(t["expires_in"], 1);
+        assert_eq!(
+            app.get_auth("/v1/players/me", access).await.0,
+            StatusCode::OK
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(
+            app.get_auth("/v1/players/me", access).await.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
-    let r = app.http.post(format!("{}/v1/auth/login", app.url)).json(&json!({"username": "JACK", "password": "password123"})).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry));
-    assert_error(&read(r).await.1, "rate_limited");
-    // Another account from the same IP is not affected by jack's limit.
-    app.register("kate", "password123").await;
-    assert_eq!(app.login("kate", "password123").await.0, StatusCode::OK);
-});
+);
 
-both_backends!(per_ip_limit_429, |cfg| { cfg.login_per_ip_per_minute = 4; }, |app| {
-    for i in 0..4 {
-        assert_eq!(app.login(&format!("ghost{i}"), "password123").await.0, StatusCode::UNAUTHORIZED);
+both_backends!(
+    per_account_limit_429,
+    |cfg| {
+        cfg.login_per_account_per_minute = 3;
+    },
+    |app| {
+        app.register("jack", "password123").await;
+        for _ in 0..3 {
+            assert_eq!(
+                app.login("jack", "wrongpassword").await.0,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let r = app
+            .http
+            .post(format!("{}/v1/auth/login", app.url))
+            .json(&json!({"username": "JACK", "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let retry: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry));
+        assert_error(&read(r).await.1, "rate_limited");
+        // Another account from the same IP is not affected by jack's limit.
+        app.register("kate", "password123").await;
+        assert_eq!(app.login("kate", "password123").await.0, StatusCode::OK);
     }
-    let (s, body) = app.login("ghost9", "password123").await;
-    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    assert_error(&body, "rate_limited");
-});
+);
+
+both_backends!(
+    per_ip_limit_429,
+    |cfg| {
+        cfg.login_per_ip_per_minute = 4;
+    },
+    |app| {
+        for i in 0..4 {
+            assert_eq!(
+                app.login(&format!("ghost{i}"), "password123").await.0,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let (s, body) = app.login("ghost9", "password123").await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert_error(&body, "rate_limited");
+    }
+);

@@ -24,13 +24,17 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = TestApp::spawn(Backend::Sqlite, |$cfg| $tweak).await.expect("sqlite always runs");
+                let $app = TestApp::spawn(Backend::Sqlite, |$cfg| $tweak)
+                    .await
+                    .expect("sqlite always runs");
                 $body
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = TestApp::spawn(Backend::Postgres, |$cfg| $tweak).await else { return };
+                let Some($app) = TestApp::spawn(Backend::Postgres, |$cfg| $tweak).await else {
+                    return;
+                };
                 $body
             }
         }
@@ -56,10 +60,17 @@ impl Drop for PgDb {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs outside any runtime we can block on; use a short-lived one on a thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(pool) = sqlx::postgres::PgPool::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))).execute(&pool).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                 }
             });
         })
@@ -68,7 +79,8 @@ impl Drop for PgDb {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("HARVEST_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("HARVEST_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A fresh PostgreSQL database for one test, or `None` (skip) when PostgreSQL is not reachable
@@ -78,21 +90,40 @@ pub async fn fresh_postgres() -> Option<(String, PgDb)> {
     let required = std::env::var("HARVEST_TEST_POSTGRES").as_deref() == Ok("1");
     let pool = match sqlx::postgres::PgPool::connect(&admin).await {
         Ok(p) => p,
-        Err(e) if required => panic!("HARVEST_TEST_POSTGRES=1 but PostgreSQL at {admin} is unreachable: {e}"),
+        Err(e) if required => {
+            panic!("HARVEST_TEST_POSTGRES=1 but PostgreSQL at {admin} is unreachable: {e}")
+        }
         Err(e) => {
-            eprintln!("skipping PostgreSQL test: {e} (set HARVEST_TEST_POSTGRES=1 to make this fatal)");
+            eprintln!(
+                "skipping PostgreSQL test: {e} (set HARVEST_TEST_POSTGRES=1 to make this fatal)"
+            );
             return None;
         }
     };
     let name = format!("harvest_test_{}", hex::encode(rand::random::<[u8; 6]>()));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&pool).await.expect("create test database");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&pool)
+        .await
+        .expect("create test database");
     pool.close().await;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin.clone());
-    Some((format!("{base}/{name}"), PgDb { admin_url: admin, name }))
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin.clone());
+    Some((
+        format!("{base}/{name}"),
+        PgDb {
+            admin_url: admin,
+            name,
+        },
+    ))
 }
 
 impl TestApp {
-    pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut SidecarConfig)) -> Option<TestApp> {
+    pub async fn spawn(
+        backend: Backend,
+        tweak: impl FnOnce(&mut SidecarConfig),
+    ) -> Option<TestApp> {
         let tmp = tempfile::tempdir().unwrap();
         let mut cfg = SidecarConfig::for_data_dir(tmp.path());
         let service_secret = hex::encode(rand::random::<[u8; 32]>());
@@ -111,7 +142,14 @@ impl TestApp {
         }
         tweak(&mut cfg);
         let sidecar = Sidecar::start(&cfg).await.expect("sidecar starts");
-        Some(TestApp { url: sidecar.url(), http: reqwest::Client::new(), sidecar: Some(sidecar), service_secret, _tmp: tmp, pg_drop })
+        Some(TestApp {
+            url: sidecar.url(),
+            http: reqwest::Client::new(),
+            sidecar: Some(sidecar),
+            service_secret,
+            _tmp: tmp,
+            pg_drop,
+        })
     }
 
     pub fn sidecar(&self) -> &Sidecar {
@@ -119,12 +157,26 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.http.post(format!("{}{path}", self.url)).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         read(r).await
     }
 
-    pub async fn post_auth(&self, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.url)).bearer_auth(token);
+    pub async fn post_auth(
+        &self,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -132,15 +184,31 @@ impl TestApp {
     }
 
     pub async fn get_auth(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        read(self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.unwrap()).await
+        read(
+            self.http
+                .get(format!("{}{path}", self.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn register(&self, user: &str, pass: &str) -> (StatusCode, Value) {
-        self.post("/v1/auth/register", serde_json::json!({"username": user, "password": pass})).await
+        self.post(
+            "/v1/auth/register",
+            serde_json::json!({"username": user, "password": pass}),
+        )
+        .await
     }
 
     pub async fn login(&self, user: &str, pass: &str) -> (StatusCode, Value) {
-        self.post("/v1/auth/login", serde_json::json!({"username": user, "password": pass})).await
+        self.post(
+            "/v1/auth/login",
+            serde_json::json!({"username": user, "password": pass}),
+        )
+        .await
     }
 
     /// Register + login; returns the token response.
@@ -162,12 +230,19 @@ impl Drop for TestApp {
 pub async fn read(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}")) };
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("non-JSON body ({status}): {text}"))
+    };
     (status, body)
 }
 
 /// Every error body has exactly the documented shape.
 pub fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["error"], code, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
