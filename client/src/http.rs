@@ -131,3 +131,17 @@ impl SidecarApi {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unreachable_sidecar_is_a_transport_error() {
+        // Port 1 on loopback: nothing listens there.
+        let api = SidecarApi::new("http://127.0.0.1:1");
+        let err = api.login("a", "b").await.unwrap_err();
+        assert!(matches!(err, HttpError::Transport(_)));
+        assert_eq!(err.code(), None);
+    }
+}
