@@ -284,18 +284,26 @@ mod tests {
 
     #[test]
     fn bad_tokens_are_typed_errors() {
-        assert!(matches!(decode_token("not base64 !!!"), Err(NetError::Base64(_))));
+        assert!(matches!(
+            decode_token("not base64 !!!"),
+            Err(NetError::Base64(_))
+        ));
         let short = base64::engine::general_purpose::STANDARD.encode([1u8; 10]);
         assert!(matches!(decode_token(&short), Err(NetError::Token)));
     }
 
     #[test]
     fn a_real_token_decodes() {
-        let bytes = ConnectToken::build("127.0.0.1:5000".parse::<SocketAddr>().unwrap(), 1, 2, [3; 32])
-            .generate()
-            .unwrap()
-            .try_into_bytes()
-            .unwrap();
+        let bytes = ConnectToken::build(
+            "127.0.0.1:5000".parse::<SocketAddr>().unwrap(),
+            1,
+            2,
+            [3; 32],
+        )
+        .generate()
+        .unwrap()
+        .try_into_bytes()
+        .unwrap();
         let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
         assert!(decode_token(&b64).is_ok());
     }

@@ -80,6 +80,9 @@ pub struct SidecarConfig {
         default_value_t = 10
     )]
     pub login_per_account_per_minute: u32,
+    /// Registrations allowed per client IP per minute (burst of the same size).
+    #[arg(long, env = "HARVEST_REGISTER_PER_IP_PER_MINUTE", default_value_t = 30)]
+    pub register_per_ip_per_minute: u32,
     /// Concurrent argon2 hashes (default: number of CPUs).
     #[arg(long, env = "HARVEST_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
@@ -127,6 +130,7 @@ pub struct Resolved {
     pub netcode_timeout_secs: u32,
     pub login_per_ip_per_minute: u32,
     pub login_per_account_per_minute: u32,
+    pub register_per_ip_per_minute: u32,
     pub hash_concurrency: usize,
     pub start_zone: String,
     pub shard_ttl_secs: u64,
@@ -153,8 +157,11 @@ impl Resolved {
         if c.access_ttl_secs == 0 || c.refresh_ttl_secs == 0 {
             bail!("token lifetimes must be at least 1 second");
         }
-        if c.login_per_ip_per_minute == 0 || c.login_per_account_per_minute == 0 {
-            bail!("login limits must be at least 1 per minute");
+        if c.login_per_ip_per_minute == 0
+            || c.login_per_account_per_minute == 0
+            || c.register_per_ip_per_minute == 0
+        {
+            bail!("login and registration limits must be at least 1 per minute");
         }
         let key = |what: &str, v: &Option<String>, f: &Option<PathBuf>, name: &str| {
             let (k, source) =
@@ -197,6 +204,7 @@ impl Resolved {
             netcode_timeout_secs: c.netcode_timeout_secs,
             login_per_ip_per_minute: c.login_per_ip_per_minute,
             login_per_account_per_minute: c.login_per_account_per_minute,
+            register_per_ip_per_minute: c.register_per_ip_per_minute,
             hash_concurrency: c
                 .hash_concurrency
                 .unwrap_or_else(|| {

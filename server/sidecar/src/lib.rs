@@ -57,6 +57,7 @@ impl AppState {
             limits: Arc::new(auth::limits::LoginLimits::new(
                 resolved.login_per_ip_per_minute,
                 resolved.login_per_account_per_minute,
+                resolved.register_per_ip_per_minute,
             )),
             cfg: Arc::new(resolved),
         })

@@ -42,14 +42,17 @@ pub fn validate_password(p: &str) -> ApiResult<()> {
     (status = 409, body = ErrorBody, description = "Username taken (ignoring case)"),
     (status = 413, body = ErrorBody, description = "Body over 16 KiB"),
     (status = 422, body = ErrorBody, description = "Invalid username or password; `field` names which"),
+    (status = 429, body = ErrorBody, description = "Too many registrations from this IP; see Retry-After"),
     (status = 503, body = ErrorBody, description = "Busy or database unavailable"),
 ))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     validate_username(&req.username)?;
     validate_password(&req.password)?;
+    state.limits.check_register(ip)?;
     // Cheap pre-check so a taken name does not cost a hash; the unique index decides races.
     if state.db.account_by_name(&req.username).await?.is_some() {
         return Err(ApiError::UsernameTaken);

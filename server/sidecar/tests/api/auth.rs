@@ -308,3 +308,31 @@ both_backends!(
         assert_error(&body, "rate_limited");
     }
 );
+
+both_backends!(
+    per_ip_registration_limit_429,
+    |cfg| {
+        cfg.register_per_ip_per_minute = 2;
+    },
+    |app| {
+        assert_eq!(
+            app.register("reg_a", "password123").await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.register("reg_b", "password123").await.0,
+            StatusCode::CREATED
+        );
+        let r = app
+            .http
+            .post(format!("{}/v1/auth/register", app.url))
+            .json(&json!({"username": "reg_c", "password": "password123"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().contains_key("retry-after"));
+        // Logging in is limited separately and still works.
+        assert_eq!(app.login("reg_a", "password123").await.0, StatusCode::OK);
+    }
+);

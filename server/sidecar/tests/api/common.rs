@@ -130,6 +130,7 @@ impl TestApp {
         cfg.service_secret = Some(service_secret.clone());
         // Fast enough for tests; production uses the defaults.
         cfg.login_per_ip_per_minute = 1000;
+        cfg.register_per_ip_per_minute = 1000;
         cfg.login_per_account_per_minute = 1000;
         let mut pg_drop = None;
         match backend {
