@@ -57,6 +57,20 @@ impl SidecarClient {
         Ok(Self::check(resp).await?.json().await?)
     }
 
+    /// Leave the directory (404 means already gone, which is fine).
+    pub async fn deregister(&self, shard_id: &str) -> Result<(), SidecarError> {
+        let resp = self
+            .http
+            .delete(format!("{}/internal/v1/shards/{shard_id}", self.base))
+            .header("authorization", &self.bearer)
+            .send()
+            .await?;
+        if resp.status().as_u16() == 404 {
+            return Ok(());
+        }
+        Self::check(resp).await.map(|_| ())
+    }
+
     pub async fn load(&self, account: AccountId) -> Result<StoredState, SidecarError> {
         let resp = self
             .http

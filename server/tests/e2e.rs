@@ -231,6 +231,12 @@ fn register_play_farm_persist_restart() {
     assert_eq!(client.kicked().unwrap().reason, KickReason::ShuttingDown);
     drop(server);
     drop(client);
+    // The drained shard left the directory: nobody is sent to it.
+    let err = stack
+        .rt
+        .block_on(stack.api.play(&tokens.access_token))
+        .unwrap_err();
+    assert_eq!(err.code(), Some("no_shard"));
 
     let mut server = stack.shard();
     let tokens = stack

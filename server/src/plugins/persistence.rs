@@ -21,13 +21,15 @@ use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::state::PlayerState;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
-use tracing::{debug, error, warn};
+use tracing::{debug, error, info, warn};
 
 pub enum Job {
     Load(AccountId),
     Save(Vec<PlayerSave>),
     /// Register in the shard directory now and keep renewing.
     Register(ShardRegistration),
+    /// Stop renewing and leave the directory (draining).
+    Deregister(String),
 }
 
 pub enum Reply {
@@ -109,7 +111,7 @@ impl Persistence {
                             result: Ok(results),
                         }
                     }
-                    Job::Register(_) => return,
+                    Job::Register(_) | Job::Deregister(_) => return,
                 };
                 let _ = self.replies_tx.send(reply);
             }
@@ -308,6 +310,17 @@ async fn worker(
                         tokio::time::sleep(delay).await;
                     }
                 }));
+            }
+            Some(Job::Deregister(shard_id)) => {
+                if let Some(h) = heartbeat.take() {
+                    h.abort();
+                }
+                match client.deregister(&shard_id).await {
+                    Ok(()) => info!(shard = %shard_id, "left the shard directory"),
+                    Err(e) => {
+                        warn!(error = %e, "leaving the shard directory failed; the entry lapses after its TTL")
+                    }
+                }
             }
             None => {}
         }

@@ -1,5 +1,5 @@
-//! Graceful shutdown. On SIGTERM/SIGINT (or [`ShutdownSignal::request`]) the shard stops
-//! taking players, saves every player with unsaved changes, tells every client why with a
+//! Graceful shutdown. On SIGTERM/SIGINT (or [`ShutdownSignal::request`]) the shard leaves the
+//! shard directory and stops taking players, saves every player with unsaved changes, tells every client why with a
 //! `KickNotice`, waits for the saves to be confirmed, stops the netcode server (which sends
 //! disconnect packets) and exits: code 0 when every save was confirmed, 1 otherwise.
 
@@ -49,6 +49,7 @@ fn drive(
     sessions: Query<Entity, With<Session>>,
     mut kicks: ResMut<Kicks>,
     servers: Query<Entity, With<lightyear::prelude::server::Server>>,
+    settings: Res<super::Settings>,
     mut commands: Commands,
     mut exit: MessageWriter<AppExit>,
 ) {
@@ -57,6 +58,8 @@ fn drive(
             if !signal.requested() {
                 return;
             }
+            // First leave the directory so /v1/play stops sending players here.
+            persistence.send(Job::Deregister(settings.0.shard_id.clone()));
             let mut batch = Vec::new();
             for (mut p, info, farm, inv) in &mut players_q {
                 if p.dirty_since.is_some() {

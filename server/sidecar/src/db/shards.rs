@@ -31,6 +31,16 @@ impl Db {
         Ok(())
     }
 
+    /// Remove a shard from the directory (it is draining). True if it was there.
+    pub async fn remove_shard(&self, shard_id: &str) -> Result<bool, sqlx::Error> {
+        let n = sqlx::query("DELETE FROM shards WHERE shard_id = $1")
+            .bind(shard_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
     /// Live shards hosting `zone`, most recently renewed first.
     pub async fn shards_for_zone(
         &self,

@@ -1,5 +1,5 @@
 //! `/internal/v1/*`: routes for shards, authenticated with the shared service secret.
-//! Register in the shard directory, load a player's state, save a batch of states.
+//! Register in (and leave) the shard directory, load a player's state, save a batch of states.
 
 use crate::AppState;
 use crate::db::now_secs;
@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ShardAuth};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use harvest_shared::api::{
     ErrorBody, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState,
 };
@@ -43,6 +44,25 @@ pub async fn register_shard(
     Ok(Json(ShardRegistered {
         ttl_secs: state.cfg.shard_ttl_secs,
     }))
+}
+
+#[utoipa::path(delete, path = "/internal/v1/shards/{shard_id}", tag = "internal", security(("service" = [])),
+    params(("shard_id" = String, Path)), responses(
+    (status = 204, description = "Removed from the directory: no new players are sent to it"),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "No such shard"),
+))]
+pub async fn deregister_shard(
+    State(state): State<AppState>,
+    _auth: ShardAuth,
+    Path(shard_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    if state.db.remove_shard(&shard_id).await? {
+        tracing::info!(shard = %shard_id, "shard left the directory");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[utoipa::path(get, path = "/internal/v1/players/{account_id}/state", tag = "internal", security(("service" = [])),

@@ -15,7 +15,7 @@ use crate::extract::{INTERNAL_BODY_LIMIT, PUBLIC_BODY_LIMIT};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -31,6 +31,10 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     let internal = Router::new()
         .route("/internal/v1/shards", post(internal::register_shard))
+        .route(
+            "/internal/v1/shards/{shard_id}",
+            delete(internal::deregister_shard),
+        )
         .route(
             "/internal/v1/players/{account_id}/state",
             get(internal::load_state),

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
         super::auth::register, super::auth::login, super::auth::refresh, super::auth::logout,
         super::play::play, super::players::me,
         super::health::healthz, super::health::readyz,
-        super::internal::register_shard, super::internal::load_state, super::internal::save_states,
+        super::internal::register_shard, super::internal::deregister_shard, super::internal::load_state, super::internal::save_states,
     ),
     modifiers(&Security),
 )]

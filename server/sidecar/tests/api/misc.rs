@@ -89,6 +89,7 @@ both_backends!(openapi_lists_every_route, |app| {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/internal/v1/shards", "post"),
+        ("/internal/v1/shards/{shard_id}", "delete"),
         ("/internal/v1/players/{account_id}/state", "get"),
         ("/internal/v1/players/states", "post"),
     ] {

@@ -97,3 +97,34 @@ both_backends!(me_reports_profile, |app| {
     assert_eq!(me["zone"], "meadow");
     assert!(me["inventory"].is_object() && me["farm"].is_object());
 });
+
+both_backends!(draining_shard_leaves_the_directory, |app| {
+    register_shard(&app, "127.0.0.1:5999", &["meadow"]).await;
+    let t = app.user("otto").await;
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.post_auth("/v1/play", access, None).await.0,
+        StatusCode::OK
+    );
+    let del = |secret: Option<String>| {
+        let mut req = app
+            .http
+            .delete(format!("{}/internal/v1/shards/s1", app.url));
+        if let Some(s) = secret {
+            req = req.bearer_auth(s);
+        }
+        async move { req.send().await.unwrap().status() }
+    };
+    assert_eq!(del(None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        del(Some(app.service_secret.clone())).await,
+        StatusCode::NO_CONTENT
+    );
+    let (s, body) = app.post_auth("/v1/play", access, None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_error(&body, "no_shard");
+    assert_eq!(
+        del(Some(app.service_secret.clone())).await,
+        StatusCode::NOT_FOUND
+    );
+});
