@@ -300,3 +300,79 @@ fn second_login_takes_over_the_live_player() {
         .query::<&harvest_server::plugins::players::Player>();
     assert_eq!(q.iter(server.world()).count(), 1);
 }
+
+#[test]
+fn idle_farms_pause_and_resume_on_change() {
+    use harvest_server::plugins::network::{PAUSE_AFTER, Paused};
+    let stack = Stack::start();
+    let mut server = stack.shard();
+    bound_addr(&mut server);
+    stack
+        .rt
+        .block_on(stack.api.register("sleepy", "password123"))
+        .unwrap();
+    let t = stack
+        .rt
+        .block_on(stack.api.login("sleepy", "password123"))
+        .unwrap();
+    let mut client = connect(&stack, &mut server, &t.access_token);
+    let paused = |s: &mut bevy::prelude::App| {
+        let mut q = s.world_mut().query_filtered::<(), (
+            bevy::prelude::With<harvest_server::plugins::players::Player>,
+            bevy::prelude::With<Paused>,
+        )>();
+        q.iter(s.world()).count()
+    };
+    // Still for PAUSE_AFTER: out of the replication scan, and the client keeps its copy.
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        PAUSE_AFTER * 3,
+        "farm paused",
+        |s, _| paused(s) == 1,
+    );
+    assert!(client.farm().is_some());
+    // A change resumes it and reaches the client.
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            Action::Plant(PlotId(5), CropId::new("carrot"))
+        ),
+        Ok(())
+    );
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "update after pause",
+        |_, c| {
+            c[0].farm().is_some_and(
+                |(_, f, _)| matches!(&f.plots[5], Plot::Growing(g) if g.crop.as_str() == "carrot"),
+            )
+        },
+    );
+    assert_eq!(paused(&mut server), 0);
+    // And it pauses again, then a second change still arrives.
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        PAUSE_AFTER * 3,
+        "farm paused again",
+        |s, _| paused(s) == 1,
+    );
+    assert_eq!(
+        act(&mut server, &mut client, Action::Water(PlotId(5))),
+        Ok(())
+    );
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "second update after pause",
+        |_, c| {
+            c[0].farm()
+                .is_some_and(|(_, f, _)| matches!(&f.plots[5], Plot::Growing(g) if g.watered))
+        },
+    );
+}

@@ -7,6 +7,10 @@
 //!   and never cleans them up).
 //! - Turns `*Request` messages into [`Intents`], sends [`Notices`] back, points each player's
 //!   replication at its own link only, and kicks through `Disconnecting` after a `KickNotice`.
+//! - Pauses replication of farms that have not changed for [`PAUSE_AFTER`]: replicon scans
+//!   every replicated entity for every client each tick, so idle farms would make the shard's
+//!   cost grow with players². Paused entities leave the scan; their owner keeps its copy; the
+//!   next change (or a new link taking the player over) resumes them.
 //! - Publishes the bound address ([`BoundAddr`]) and registers the shard with the sidecar.
 //!
 //! No input plugin is registered: intents are messages with no entity in them, so there is no
@@ -14,11 +18,12 @@
 
 use super::farming::{Intent, IntentFrom, Intents, Notices};
 use super::persistence::{Job, Persistence};
-use super::players::{Attached, Joins, Kicks, Leaves, Session};
+use super::players::{Attached, Joins, Kicks, Leaves, Player, Session};
 use super::shutdown::ShutdownState;
 use super::{Settings, TickSet};
 use bevy::prelude::*;
 use harvest_shared::api::{PROTOCOL_ID, ShardRegistration, decode_user_data};
+use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::ids::ZoneId;
 use harvest_shared::protocol::{
     ActionChannel, ActionNotice, HarvestRequest, KickNotice, KickReason, PlantRequest, WaterRequest,
@@ -36,6 +41,18 @@ use tracing::{debug, info, warn};
 pub const MAX_INTENTS_PER_FRAME: usize = 16;
 /// Time between a `KickNotice` and the disconnect, so the notice gets out first.
 const KICK_GRACE: Duration = Duration::from_millis(150);
+
+/// A farm unchanged for this long is paused (several hundred round trips: its last change has
+/// long been acknowledged).
+pub const PAUSE_AFTER: Duration = Duration::from_secs(2);
+
+/// On a player entity whose replication is paused.
+#[derive(Component)]
+pub struct Paused;
+
+/// When a player's replicated state last changed.
+#[derive(Component)]
+pub struct LastChange(pub Instant);
 
 /// The UDP address the server bound (known after the first frames; port 0 resolved).
 #[derive(Resource, Default, Debug, Clone, Copy)]
@@ -256,6 +273,36 @@ fn attach(mut commands: Commands, mut attached: ResMut<Attached>, rooms: Res<Zon
     }
 }
 
+/// Resume paused farms that changed; note when each farm last changed.
+fn track_changes(
+    mut commands: Commands,
+    changed: Query<(Entity, Has<Paused>), (With<Player>, Or<(Changed<Farm>, Changed<Inventory>)>)>,
+) {
+    let now = Instant::now();
+    for (entity, paused) in &changed {
+        let mut e = commands.entity(entity);
+        e.insert(LastChange(now));
+        if paused {
+            e.remove::<Paused>().insert(Replicating);
+        }
+    }
+}
+
+/// Take farms that have been still for `PAUSE_AFTER` out of the replication scan.
+fn pause_idle(
+    mut commands: Commands,
+    idle: Query<(Entity, &LastChange), (With<Player>, With<Replicating>, Without<Paused>)>,
+) {
+    for (entity, last) in &idle {
+        if last.0.elapsed() >= PAUSE_AFTER {
+            commands
+                .entity(entity)
+                .remove::<Replicating>()
+                .insert(Paused);
+        }
+    }
+}
+
 fn send_notices(
     mut notices: ResMut<Notices>,
     mut senders: Query<&mut MessageSender<ActionNotice>>,
@@ -305,7 +352,14 @@ pub(crate) fn plugin(app: &mut App) {
     );
     app.add_systems(
         Update,
-        (attach, send_notices, send_kicks, finish_kicks)
+        (
+            attach,
+            track_changes,
+            pause_idle,
+            send_notices,
+            send_kicks,
+            finish_kicks,
+        )
             .chain()
             .in_set(TickSet::Send),
     );
