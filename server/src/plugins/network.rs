@@ -42,9 +42,9 @@ pub const MAX_INTENTS_PER_FRAME: usize = 16;
 /// Time between a `KickNotice` and the disconnect, so the notice gets out first.
 const KICK_GRACE: Duration = Duration::from_millis(150);
 
-/// A farm unchanged for this long is paused (several hundred round trips: its last change has
-/// long been acknowledged).
-pub const PAUSE_AFTER: Duration = Duration::from_secs(2);
+/// A farm unchanged for this long is paused: about 20 replication sends after its last change,
+/// each of which re-sends the change until the client acknowledges it.
+pub const PAUSE_AFTER: Duration = Duration::from_secs(1);
 
 /// On a player entity whose replication is paused.
 #[derive(Component)]
