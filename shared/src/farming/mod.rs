@@ -115,6 +115,15 @@ impl Farm {
         }
     }
 
+    /// The crop growing on `plot`, or why there is none.
+    fn growing_mut(&mut self, plot: PlotId) -> Result<&mut Growing, FarmError> {
+        match self.plots.get_mut(plot.0 as usize) {
+            None => Err(FarmError::NoSuchPlot(plot)),
+            Some(Plot::Empty) => Err(FarmError::PlotEmpty(plot)),
+            Some(Plot::Growing(g)) => Ok(g),
+        }
+    }
+
     pub fn plot(&self, plot: PlotId) -> Result<&Plot, FarmError> {
         self.plots
             .get(plot.0 as usize)
@@ -179,20 +188,16 @@ pub fn water(
     content: &Content,
     now: Tick,
 ) -> Result<FarmEvent, FarmError> {
-    let Plot::Growing(g) = farm.plot(plot)? else {
-        return Err(FarmError::PlotEmpty(plot));
-    };
+    let g = farm.growing_mut(plot)?;
     if g.is_ripe(now) {
         return Err(FarmError::AlreadyRipe(plot));
     }
     if g.watered {
         return Err(FarmError::AlreadyWatered(plot));
     }
+    // Every check is done: from here on the intent is applied.
     let remaining = now.until(g.ripe_at);
     let saved = remaining * content.rules.water_speedup_percent as u64 / 100;
-    let Plot::Growing(g) = &mut farm.plots[plot.0 as usize] else {
-        unreachable!("checked above")
-    };
     g.watered = true;
     g.ripe_at = Tick(g.ripe_at.0 - saved);
     Ok(FarmEvent::Watered {
@@ -209,9 +214,7 @@ pub fn harvest(
     content: &Content,
     now: Tick,
 ) -> Result<FarmEvent, FarmError> {
-    let Plot::Growing(g) = farm.plot(plot)? else {
-        return Err(FarmError::PlotEmpty(plot));
-    };
+    let g = farm.growing_mut(plot)?;
     if !g.is_ripe(now) {
         return Err(FarmError::NotRipe {
             plot,

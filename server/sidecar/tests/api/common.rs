@@ -196,6 +196,17 @@ impl TestApp {
         .await
     }
 
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        read(
+            self.http
+                .get(format!("{}{path}", self.url))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn register(&self, user: &str, pass: &str) -> (StatusCode, Value) {
         self.post(
             "/v1/auth/register",

@@ -2,34 +2,13 @@ use crate::both_backends;
 use reqwest::StatusCode;
 
 both_backends!(probes, |app| {
-    let (s, b) = read(
-        app.http
-            .get(format!("{}/healthz", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get("/healthz").await;
     assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("ok")));
-    let (s, _) = read(
-        app.http
-            .get(format!("{}/readyz", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, _) = app.get("/readyz").await;
     assert_eq!(s, StatusCode::OK);
     // With the database gone, readiness fails (and liveness does not).
     app.sidecar().state.db.close().await;
-    let (s, b) = read(
-        app.http
-            .get(format!("{}/readyz", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get("/readyz").await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
     assert_error(&b, "not_ready");
     assert_eq!(
@@ -47,37 +26,16 @@ both_backends!(probes, |app| {
 });
 
 both_backends!(unknown_routes_and_methods_are_json, |app| {
-    let (s, b) = read(
-        app.http
-            .get(format!("{}/nope", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get("/nope").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_error(&b, "not_found");
-    let (s, b) = read(
-        app.http
-            .get(format!("{}/v1/auth/login", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, b) = app.get("/v1/auth/login").await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&b, "method_not_allowed");
 });
 
 both_backends!(openapi_lists_every_route, |app| {
-    let (s, doc) = read(
-        app.http
-            .get(format!("{}/openapi.json", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (s, doc) = app.get("/openapi.json").await;
     assert_eq!(s, StatusCode::OK);
     for (path, method) in [
         ("/v1/auth/register", "post"),
