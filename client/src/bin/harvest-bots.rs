@@ -79,11 +79,11 @@ fn main() {
     };
     let json = serde_json::to_string_pretty(&report).expect("report serializes");
     println!("{json}");
-    if let Some(path) = cli.report {
-        if let Err(e) = std::fs::write(&path, &json) {
-            eprintln!("harvest-bots: cannot write {}: {e}", path.display());
-            std::process::exit(1);
-        }
+    if let Some(path) = cli.report
+        && let Err(e) = std::fs::write(&path, &json)
+    {
+        eprintln!("harvest-bots: cannot write {}: {e}", path.display());
+        std::process::exit(1);
     }
     if report.ever_connected == 0 {
         eprintln!("harvest-bots: no bot connected");

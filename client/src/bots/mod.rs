@@ -240,13 +240,13 @@ fn bot_thread(
                     bot.client.kicked().map(|k| k.reason)
                 ));
             }
-            if !bot.first_state {
-                if let Some(_state) = bot.client.farm() {
-                    bot.first_state = true;
-                    local
-                        .login_to_first_state_ms
-                        .push(bot.login_started.elapsed().as_secs_f64() * 1e3);
-                }
+            if !bot.first_state
+                && let Some(_state) = bot.client.farm()
+            {
+                bot.first_state = true;
+                local
+                    .login_to_first_state_ms
+                    .push(bot.login_started.elapsed().as_secs_f64() * 1e3);
             }
             if connected && bot.first_state {
                 bot.brain.step(&mut bot.client);
