@@ -55,6 +55,15 @@ fn intent(app: &mut App, link: Entity, player: Entity, intent: Intent) {
     app.update();
 }
 
+/// Plot 0 is growing and the player holds `coins`.
+fn assert_planted_and_paid(app: &App, player: Entity, coins: u32) {
+    assert!(matches!(
+        app.world().get::<Farm>(player).unwrap().plots[0],
+        Plot::Growing(_)
+    ));
+    assert_eq!(app.world().get::<Inventory>(player).unwrap().coins, coins);
+}
+
 #[test]
 fn join_plant_reject_and_leave_saves() {
     let mut app = offline_app();
@@ -70,14 +79,7 @@ fn join_plant_reject_and_leave_saves() {
             crop: CropId::new("radish"),
         },
     );
-    assert!(matches!(
-        app.world().get::<Farm>(player).unwrap().plots[0],
-        Plot::Growing(_)
-    ));
-    assert_eq!(
-        app.world().get::<Inventory>(player).unwrap().coins,
-        coins - 2
-    );
+    assert_planted_and_paid(&app, player, coins - 2);
     assert!(
         app.world()
             .get::<Player>(player)
@@ -121,14 +123,7 @@ fn join_plant_reject_and_leave_saves() {
 
     // Coming back loads the saved state.
     let (_, player) = join(&mut app, AccountId(5));
-    assert!(matches!(
-        app.world().get::<Farm>(player).unwrap().plots[0],
-        Plot::Growing(_)
-    ));
-    assert_eq!(
-        app.world().get::<Inventory>(player).unwrap().coins,
-        coins - 2
-    );
+    assert_planted_and_paid(&app, player, coins - 2);
 }
 
 #[test]

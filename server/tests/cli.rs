@@ -5,6 +5,15 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Both listeners on port 0, then `--data-dir` (its value follows).
+const PORT_ZERO: [&str; 5] = [
+    "--http-bind",
+    "127.0.0.1:0",
+    "--udp-bind",
+    "127.0.0.1:0",
+    "--data-dir",
+];
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harvest-server"));
     c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
@@ -70,13 +79,7 @@ fn bad_content_names_the_file_and_the_reason() {
         .replacen("produce: \"radish\"", "produce: \"radishes\"", 1);
     std::fs::write(content.join("crops.ron"), crops).unwrap();
     let out = bin()
-        .args([
-            "--http-bind",
-            "127.0.0.1:0",
-            "--udp-bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(PORT_ZERO)
         .arg(tmp.path().join("data"))
         .arg("--content-dir")
         .arg(&content)
@@ -94,13 +97,7 @@ fn bad_content_names_the_file_and_the_reason() {
 fn all_in_one_starts_on_port_zero_and_drains_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = bin()
-        .args([
-            "--http-bind",
-            "127.0.0.1:0",
-            "--udp-bind",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
+        .args(PORT_ZERO)
         .arg(tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
