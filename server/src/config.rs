@@ -52,6 +52,10 @@ pub struct ShardConfig {
     /// Changed player state is saved at most this long after the change (write-behind).
     #[arg(long, env = "HARVEST_SAVE_INTERVAL_MS", default_value_t = 500)]
     pub save_interval_ms: u64,
+    /// How often replicated state is sent to clients, in ms (the tick length sends every tick).
+    /// Intents' answers are messages and go out every frame regardless.
+    #[arg(long, env = "HARVEST_REPLICATION_INTERVAL_MS", default_value_t = 100)]
+    pub replication_interval_ms: u64,
     /// UDP socket receive/send buffer size in bytes (0 keeps the OS default).
     #[arg(long, env = "HARVEST_UDP_BUFFER_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub udp_buffer_bytes: usize,
@@ -78,6 +82,7 @@ pub struct ShardSettings {
     pub max_clients: usize,
     pub unauth_timeout: Duration,
     pub save_interval: Duration,
+    pub replication_interval: Duration,
     pub udp_buffer_bytes: usize,
     /// Open the UDP socket and run lightyear (off for benches).
     pub network: bool,
@@ -106,6 +111,7 @@ impl ShardSettings {
             max_clients: 4096,
             unauth_timeout: Duration::from_millis(1500),
             save_interval: Duration::from_millis(200),
+            replication_interval: Duration::from_millis(100),
             udp_buffer_bytes: 0,
             network: true,
         }
@@ -164,6 +170,9 @@ impl ShardConfig {
             max_clients: self.max_clients,
             unauth_timeout: Duration::from_millis(self.unauth_timeout_ms.max(100)),
             save_interval: Duration::from_millis(self.save_interval_ms.clamp(10, 1000)),
+            replication_interval: Duration::from_millis(
+                self.replication_interval_ms.clamp(1, 1000),
+            ),
             udp_buffer_bytes: self.udp_buffer_bytes,
             network: true,
         })

@@ -87,6 +87,7 @@ fn start_server(
     if let Some(public) = s.public_addr {
         config = config.with_additional_expected_addresses(vec![public]);
     }
+    commands.insert_resource(ReplicationMetadata::new(s.replication_interval));
     let server = commands
         .spawn((
             NetcodeServer::new(config),
