@@ -61,6 +61,18 @@ impl SidecarApi {
         })
     }
 
+    /// Send `req` and parse the answer (success body or `ErrorBody`).
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, HttpError> {
+        Self::parse(req.send().await?).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
     pub async fn register(
         &self,
         username: &str,
@@ -70,14 +82,8 @@ impl SidecarApi {
             username: username.into(),
             password: password.into(),
         };
-        Self::parse(
-            self.http
-                .post(format!("{}/v1/auth/register", self.base))
-                .json(&req)
-                .send()
-                .await?,
-        )
-        .await
+        self.call(self.http.post(self.url("/v1/auth/register")).json(&req))
+            .await
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenResponse, HttpError> {
@@ -85,14 +91,8 @@ impl SidecarApi {
             username: username.into(),
             password: password.into(),
         };
-        Self::parse(
-            self.http
-                .post(format!("{}/v1/auth/login", self.base))
-                .json(&req)
-                .send()
-                .await?,
-        )
-        .await
+        self.call(self.http.post(self.url("/v1/auth/login")).json(&req))
+            .await
     }
 
     /// Register, or carry on if the name is taken, then log in.
@@ -110,23 +110,19 @@ impl SidecarApi {
     }
 
     pub async fn play(&self, access_token: &str) -> Result<PlayResponse, HttpError> {
-        Self::parse(
+        self.call(
             self.http
-                .post(format!("{}/v1/play", self.base))
-                .bearer_auth(access_token)
-                .send()
-                .await?,
+                .post(self.url("/v1/play"))
+                .bearer_auth(access_token),
         )
         .await
     }
 
     pub async fn me(&self, access_token: &str) -> Result<MeResponse, HttpError> {
-        Self::parse(
+        self.call(
             self.http
-                .get(format!("{}/v1/players/me", self.base))
-                .bearer_auth(access_token)
-                .send()
-                .await?,
+                .get(self.url("/v1/players/me"))
+                .bearer_auth(access_token),
         )
         .await
     }
