@@ -1,13 +1,14 @@
 //! A headless shard tick with N players and no network: the players plugin, the farming
-//! plugin applying intents (1 in 20 players acts per tick, ≈1 action/s each at 20 Hz), and
-//! write-behind batching into the in-memory store.
+//! plugin applying requests (1 in 20 players acts per tick, ≈1 action/s each at 20 Hz), and
+//! write-behind saves through the save queue into the in-memory store.
 
 use bevy::prelude::*;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use harvest_server::plugins::farming::{Intent, IntentFrom, Intents};
-use harvest_server::plugins::players::{Joins, Session};
+use harvest_server::plugins::intents::Incoming;
+use harvest_server::plugins::player::{Joined, Session};
 use harvest_server::{ShardSettings, build_app};
 use harvest_shared::content::Content;
+use harvest_shared::farming::FarmAction;
 use harvest_shared::ids::{AccountId, CropId, PlotId};
 use std::sync::Arc;
 
@@ -22,20 +23,18 @@ fn app_with_players(n: usize) -> (App, Vec<(Entity, Entity)>) {
     app.cleanup();
     let links: Vec<Entity> = (0..n)
         .map(|i| {
-            app.world_mut()
+            let account = AccountId(i as i64 + 1);
+            let link = app
+                .world_mut()
                 .spawn(Session {
-                    account: AccountId(i as i64 + 1),
+                    account,
                     player: None,
                 })
-                .id()
+                .id();
+            app.world_mut().write_message(Joined { account, link });
+            link
         })
         .collect();
-    for (i, l) in links.iter().enumerate() {
-        app.world_mut()
-            .resource_mut::<Joins>()
-            .0
-            .push((AccountId(i as i64 + 1), *l));
-    }
     for _ in 0..3 {
         app.update();
     }
@@ -62,22 +61,21 @@ fn tick(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 frame += 1;
-                let mut intents = app.world_mut().resource_mut::<Intents>();
                 for (i, (link, player)) in pairs.iter().enumerate().skip(frame % 20).step_by(20) {
                     let plot = PlotId(((frame / 20 + i) % 12) as u16);
-                    let intent = match frame % 3 {
-                        0 => Intent::Plant {
+                    let action = match frame % 3 {
+                        0 => FarmAction::Plant {
                             plot,
                             crop: CropId::new("radish"),
                         },
-                        1 => Intent::Water { plot },
-                        _ => Intent::Harvest { plot },
+                        1 => FarmAction::Water { plot },
+                        _ => FarmAction::Harvest { plot },
                     };
-                    intents.0.push(IntentFrom {
+                    app.world_mut().write_message(Incoming {
                         link: *link,
                         player: Some(*player),
                         request_id: frame as u32,
-                        intent,
+                        action,
                     });
                 }
                 app.update();

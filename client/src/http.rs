@@ -4,6 +4,7 @@ use harvest_shared::api::{
     ErrorBody, LoginRequest, MeResponse, PlayResponse, RegisterRequest, RegisterResponse,
     TokenResponse,
 };
+use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,16 +31,50 @@ pub struct SidecarApi {
     base: String,
 }
 
+/// Why an HTTP client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot read CA certificate {path}: {error}")]
+    ReadCa { path: String, error: std::io::Error },
+    #[error("{path} is not a PEM certificate: {error}")]
+    BadCa { path: String, error: reqwest::Error },
+    #[error("{path} holds no PEM certificate")]
+    NoCa { path: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(reqwest::Error),
+}
+
 impl SidecarApi {
-    pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder()
+    /// A client for the sidecar at `base` (`http://` or `https://`). HTTPS trusts the system's
+    /// roots, plus the PEM certificates in `ca_cert` (a private CA) when given.
+    pub fn new(base: &str, ca_cert: Option<&Path>) -> Result<Self, SetupError> {
+        // rustls needs one process-wide crypto provider; aws-lc-rs is the one it is built with.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
-            .build()
-            .expect("a plain HTTP client always builds");
-        SidecarApi {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(path) = ca_cert {
+            let shown = path.display().to_string();
+            let pem = std::fs::read(path).map_err(|error| SetupError::ReadCa {
+                path: shown.clone(),
+                error,
+            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| SetupError::BadCa {
+                    path: shown.clone(),
+                    error,
+                })?;
+            if certs.is_empty() {
+                return Err(SetupError::NoCa { path: shown });
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
+        Ok(SidecarApi {
+            http: builder.build().map_err(SetupError::Client)?,
+            base: base.trim_end_matches('/').to_owned(),
+        })
     }
 
     async fn parse<T: serde::de::DeserializeOwned>(
@@ -118,6 +153,20 @@ impl SidecarApi {
         .await
     }
 
+    /// End the session: its tokens stop working and the account's game session ends.
+    pub async fn logout(&self, access_token: &str) -> Result<(), HttpError> {
+        let resp = self
+            .http
+            .post(self.url("/v1/auth/logout"))
+            .bearer_auth(access_token)
+            .send()
+            .await?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Self::parse::<serde_json::Value>(resp).await.map(|_| ())
+    }
+
     pub async fn me(&self, access_token: &str) -> Result<MeResponse, HttpError> {
         self.call(
             self.http
@@ -132,10 +181,22 @@ impl SidecarApi {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_missing_or_bad_ca_file_is_a_typed_error() {
+        let err = SidecarApi::new("https://x", Some(Path::new("/nonexistent/ca.pem")))
+            .err()
+            .unwrap();
+        assert!(matches!(err, SetupError::ReadCa { .. }), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("ca.pem");
+        std::fs::write(&bad, "not a certificate").unwrap();
+        assert!(SidecarApi::new("https://x", Some(&bad)).is_err());
+    }
+
     #[tokio::test]
     async fn unreachable_sidecar_is_a_transport_error() {
         // Port 1 on loopback: nothing listens there.
-        let api = SidecarApi::new("http://127.0.0.1:1");
+        let api = SidecarApi::new("http://127.0.0.1:1", None).unwrap();
         let err = api.login("a", "b").await.unwrap_err();
         assert!(matches!(err, HttpError::Transport(_)));
         assert_eq!(err.code(), None);

@@ -18,6 +18,9 @@ struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     sidecar_url: String,
+    /// Extra CA certificate (PEM) to trust when the sidecar URL is https:// with a private CA.
+    #[arg(long, env = "HARVEST_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Content directory (crop names and prices for the labels).
     #[arg(long, env = "HARVEST_CONTENT_DIR", default_value_os_t = default_content_dir())]
     content_dir: PathBuf,
@@ -54,6 +57,7 @@ fn main() {
     };
     let options = GuiOptions {
         sidecar_url: cli.sidecar_url,
+        ca_cert: cli.ca_cert,
         username: cli.user,
         password: cli.password,
         auto_login: cli.auto_login,

@@ -8,11 +8,10 @@
 use base64::Engine as _;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
+use harvest_shared::action::{Action, Request};
 use harvest_shared::farming::{Farm, Inventory};
-use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::protocol::{
-    ActionChannel, ActionNotice, HarvestRequest, KickNotice, PlantRequest, PlayerInfo,
-    ProtocolPlugin, WaterRequest,
+    ActionChannel, ActionNotice, KickNotice, PlayerInfo, ProtocolPlugin,
 };
 use lightyear::connection::ConnectionSystems;
 use lightyear::link::LinkSystems;
@@ -147,43 +146,23 @@ fn read_messages(
     }
 }
 
-/// A farming intent to send.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Action {
-    Plant(PlotId, CropId),
-    Water(PlotId),
-    Harvest(PlotId),
-}
-
-/// Send `action` from the (single) client entity in `world`. Returns false when not connected.
-pub fn send_action(world: &mut World, request_id: u32, action: Action) -> bool {
+/// Send one request of any feature (`FarmAction`, ...) from the (single) client entity in
+/// `world`. Returns false when not connected.
+pub fn send_request<A: Action>(world: &mut World, request_id: u32, action: A) -> bool {
     let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
     let Some(client) = q.iter(world).next() else {
         return false;
     };
-    let mut e = world.entity_mut(client);
-    match action {
-        Action::Plant(plot, crop) => {
-            if let Some(mut s) = e.get_mut::<MessageSender<PlantRequest>>() {
-                s.send::<ActionChannel>(PlantRequest {
-                    request_id,
-                    plot,
-                    crop,
-                });
-            }
+    match world
+        .entity_mut(client)
+        .get_mut::<MessageSender<Request<A>>>()
+    {
+        Some(mut s) => {
+            s.send::<ActionChannel>(Request { request_id, action });
+            true
         }
-        Action::Water(plot) => {
-            if let Some(mut s) = e.get_mut::<MessageSender<WaterRequest>>() {
-                s.send::<ActionChannel>(WaterRequest { request_id, plot });
-            }
-        }
-        Action::Harvest(plot) => {
-            if let Some(mut s) = e.get_mut::<MessageSender<HarvestRequest>>() {
-                s.send::<ActionChannel>(HarvestRequest { request_id, plot });
-            }
-        }
+        None => false,
     }
-    true
 }
 
 /// The replicated farm and inventory of this player, if they have arrived.
@@ -231,10 +210,10 @@ impl NetClient {
         self.app.world().get::<Disconnected>(self.client).is_some()
     }
 
-    /// Send an intent; returns its request id (0 if not connected).
-    pub fn send(&mut self, action: Action) -> u32 {
+    /// Send a request; returns its request id (0 if not connected).
+    pub fn send<A: Action>(&mut self, action: A) -> u32 {
         let id = self.next_request;
-        if send_action(self.app.world_mut(), id, action) {
+        if send_request(self.app.world_mut(), id, action) {
             self.next_request = self.next_request.wrapping_add(1).max(1);
             id
         } else {

@@ -3,6 +3,8 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
+use harvest_ops::secrets::resolve_key;
+use harvest_shared::api::MAX_SAVES_PER_BATCH;
 use harvest_shared::content::Content;
 use harvest_shared::ids::ZoneId;
 use std::net::SocketAddr;
@@ -18,6 +20,11 @@ pub struct ShardConfig {
     /// Address clients are told to connect to, when it differs from the bound one (NAT, pods).
     #[arg(long, env = "HARVEST_PUBLIC_ADDR")]
     pub public_addr: Option<SocketAddr>,
+    /// Serve `/healthz` and `/readyz` (JSON) on this TCP address for probes and operators.
+    /// `/readyz` answers 503, with the reason, while the shard is starting, draining, or cannot
+    /// use its sidecar (unreachable, or refusing the shard's requests).
+    #[arg(long, env = "HARVEST_ADMIN_BIND")]
+    pub admin_bind: Option<SocketAddr>,
     /// Simulation ticks per second.
     #[arg(long, env = "HARVEST_TICK_HZ", default_value_t = 20)]
     pub tick_hz: u32,
@@ -27,7 +34,8 @@ pub struct ShardConfig {
     /// Directory for generated dev secrets (and the embedded database in all-in-one mode).
     #[arg(long, env = "HARVEST_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Name of this shard in the directory (the pod name under Kubernetes).
+    /// Name of this shard in the directory (the pod name under Kubernetes): 1-64 characters of
+    /// A-Z, a-z, 0-9, '-', '_' and '.'.
     #[arg(long, env = "HARVEST_SHARD_ID", default_value = "shard-0")]
     pub shard_id: String,
     /// Zones this shard hosts, comma-separated (default: every zone in the content).
@@ -43,6 +51,9 @@ pub struct ShardConfig {
     pub service_secret: Option<String>,
     #[arg(long, env = "HARVEST_SERVICE_SECRET_FILE")]
     pub service_secret_file: Option<PathBuf>,
+    /// Extra CA certificate (PEM) to trust when --sidecar-url is https://.
+    #[arg(long, env = "HARVEST_SIDECAR_CA_CERT")]
+    pub sidecar_ca_cert: Option<PathBuf>,
     /// Most simultaneous clients (lightyear's own default is 256).
     #[arg(long, env = "HARVEST_MAX_CLIENTS", default_value_t = 4096)]
     pub max_clients: usize,
@@ -52,8 +63,28 @@ pub struct ShardConfig {
     /// Changed player state is saved at most this long after the change (write-behind).
     #[arg(long, env = "HARVEST_SAVE_INTERVAL_MS", default_value_t = 500)]
     pub save_interval_ms: u64,
+    /// Most saves per request to the sidecar (capped at the sidecar's own limit).
+    #[arg(long, env = "HARVEST_SAVE_BATCH_MAX", default_value_t = MAX_SAVES_PER_BATCH)]
+    pub save_batch_max: usize,
+    /// Player loads (lease requests) in flight at once.
+    #[arg(long, env = "HARVEST_LOAD_CONCURRENCY", default_value_t = 32)]
+    pub load_concurrency: usize,
+    /// SIGTERM budget in seconds: save everyone, wait for confirmation, tell clients, exit.
+    /// Give Kubernetes a `terminationGracePeriodSeconds` a few seconds longer.
+    #[arg(long, env = "HARVEST_SHUTDOWN_TIMEOUT", default_value_t = 25)]
+    pub shutdown_timeout: u64,
+    /// Requests per second a client may send, sustained (a token bucket per link).
+    #[arg(long, env = "HARVEST_REQUEST_RATE", default_value_t = 20.0)]
+    pub request_rate: f32,
+    /// Requests a client may send in one burst above the sustained rate.
+    #[arg(long, env = "HARVEST_REQUEST_BURST", default_value_t = 40.0)]
+    pub request_burst: f32,
+    /// A client whose dropped (over-limit) requests pile up past this many, decaying at the
+    /// sustained rate, is disconnected for flooding.
+    #[arg(long, env = "HARVEST_FLOOD_KICK_AFTER", default_value_t = 200.0)]
+    pub flood_kick_after: f32,
     /// How often replicated state is sent to clients, in ms (the tick length sends every tick).
-    /// Intents' answers are messages and go out every frame regardless.
+    /// Answers to requests are messages and go out every frame regardless.
     #[arg(long, env = "HARVEST_REPLICATION_INTERVAL_MS", default_value_t = 100)]
     pub replication_interval_ms: u64,
     /// UDP socket receive/send buffer size in bytes (0 keeps the OS default).
@@ -61,11 +92,20 @@ pub struct ShardConfig {
     pub udp_buffer_bytes: usize,
 }
 
-/// Where the sidecar is and how to authenticate to it.
+/// Where the sidecar's internal routes are and how to authenticate to them.
 #[derive(Clone, Debug)]
 pub struct SidecarLink {
     pub url: String,
     pub service_secret: [u8; 32],
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The per-link request budget (see `plugins::intents`).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestLimits {
+    pub rate: f32,
+    pub burst: f32,
+    pub flood_kick_after: f32,
 }
 
 /// Everything the shard needs, validated.
@@ -73,18 +113,24 @@ pub struct SidecarLink {
 pub struct ShardSettings {
     pub udp_bind: SocketAddr,
     pub public_addr: Option<SocketAddr>,
+    pub admin_bind: Option<SocketAddr>,
     pub tick_hz: u32,
     pub content: Arc<Content>,
     pub shard_id: String,
     pub zones: Vec<ZoneId>,
     pub netcode_key: [u8; 32],
+    /// `None`: an in-memory store stands in for the sidecar (benches, offline tests).
     pub sidecar: Option<SidecarLink>,
     pub max_clients: usize,
     pub unauth_timeout: Duration,
     pub save_interval: Duration,
+    pub save_batch_max: usize,
+    pub load_concurrency: usize,
+    pub shutdown_timeout: Duration,
+    pub requests: RequestLimits,
     pub replication_interval: Duration,
     pub udp_buffer_bytes: usize,
-    /// Open the UDP socket and run lightyear (off for benches).
+    /// Open the UDP socket and run lightyear (off for benches and offline tests).
     pub network: bool,
 }
 
@@ -102,6 +148,7 @@ impl ShardSettings {
         ShardSettings {
             udp_bind: "127.0.0.1:0".parse().expect("literal"),
             public_addr: None,
+            admin_bind: None,
             tick_hz: 20,
             zones: content.zones.keys().cloned().collect(),
             content,
@@ -111,6 +158,14 @@ impl ShardSettings {
             max_clients: 4096,
             unauth_timeout: Duration::from_millis(1500),
             save_interval: Duration::from_millis(200),
+            save_batch_max: MAX_SAVES_PER_BATCH,
+            load_concurrency: 32,
+            shutdown_timeout: Duration::from_secs(15),
+            requests: RequestLimits {
+                rate: 20.0,
+                burst: 40.0,
+                flood_kick_after: 200.0,
+            },
             replication_interval: Duration::from_millis(100),
             udp_buffer_bytes: 0,
             network: true,
@@ -118,15 +173,37 @@ impl ShardSettings {
     }
 }
 
+/// Is `id` a valid shard id (the sidecar checks the same)?
+pub fn valid_shard_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 impl ShardConfig {
-    /// Load content and secrets; `sidecar_url` is the sidecar to use (given or in-process).
+    /// Load content and secrets; `sidecar_url` is the sidecar's internal base URL.
     pub fn resolve(&self, sidecar_url: String) -> anyhow::Result<ShardSettings> {
-        use harvest_sidecar::secrets::resolve_key;
         if !(1..=240).contains(&self.tick_hz) {
             bail!("--tick-hz must be 1..=240, got {}", self.tick_hz);
         }
         if self.max_clients == 0 {
             bail!("--max-clients must be at least 1");
+        }
+        if !valid_shard_id(&self.shard_id) {
+            bail!(
+                "--shard-id must be 1-64 characters of A-Z, a-z, 0-9, '-', '_' and '.', got '{}'",
+                self.shard_id
+            );
+        }
+        if !(self.request_rate > 0.0 && self.request_burst >= 1.0 && self.flood_kick_after >= 1.0) {
+            bail!("--request-rate must be > 0, --request-burst and --flood-kick-after at least 1");
+        }
+        if self.shutdown_timeout < 3 {
+            bail!("--shutdown-timeout must be at least 3 seconds");
+        }
+        if self.save_batch_max == 0 || self.load_concurrency == 0 {
+            bail!("--save-batch-max and --load-concurrency must be at least 1");
         }
         let content = Content::load(&self.content_dir)
             .with_context(|| format!("loading content from {}", self.content_dir.display()))?;
@@ -140,6 +217,9 @@ impl ShardConfig {
                 "--zones names '{z}', which is not in {}/zones.ron",
                 self.content_dir.display()
             );
+        }
+        if let Some(ca) = &self.sidecar_ca_cert {
+            harvest_ops::tls::ca_certificates(ca).context("--sidecar-ca-cert")?;
         }
         let (netcode_key, _) = resolve_key(
             "netcode key",
@@ -158,6 +238,7 @@ impl ShardConfig {
         Ok(ShardSettings {
             udp_bind: self.udp_bind,
             public_addr: self.public_addr,
+            admin_bind: self.admin_bind,
             tick_hz: self.tick_hz,
             content: Arc::new(content),
             shard_id: self.shard_id.clone(),
@@ -166,10 +247,19 @@ impl ShardConfig {
             sidecar: Some(SidecarLink {
                 url: sidecar_url.trim_end_matches('/').to_owned(),
                 service_secret,
+                ca_cert: self.sidecar_ca_cert.clone(),
             }),
             max_clients: self.max_clients,
             unauth_timeout: Duration::from_millis(self.unauth_timeout_ms.max(100)),
             save_interval: Duration::from_millis(self.save_interval_ms.clamp(10, 1000)),
+            save_batch_max: self.save_batch_max.min(MAX_SAVES_PER_BATCH),
+            load_concurrency: self.load_concurrency,
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            requests: RequestLimits {
+                rate: self.request_rate,
+                burst: self.request_burst,
+                flood_kick_after: self.flood_kick_after,
+            },
             replication_interval: Duration::from_millis(
                 self.replication_interval_ms.clamp(1, 1000),
             ),

@@ -5,22 +5,20 @@
 //!
 //! Layout:
 //!
-//! | module                 | owns                                                               |
-//! |------------------------|--------------------------------------------------------------------|
-//! | [`config`]             | the clap `ShardConfig` and its resolved form [`ShardSettings`]     |
-//! | [`sidecar_client`]     | the HTTP client for the sidecar's `/internal` routes               |
-//! | [`plugins`]            | one Bevy plugin per feature, ordered by [`plugins::TickSet`]       |
-//! | `plugins::clock`       | absolute world time ([`plugins::clock::GameClock`])                |
-//! | `plugins::network`     | netcode server, sessions, link reaper, kicks, intents in / notices out |
-//! | `plugins::players`     | loading, spawning and releasing player entities                    |
-//! | `plugins::farming`     | applying intents with the pure rules from `harvest_shared::farming` |
-//! | `plugins::persistence` | the background save/load worker (never blocks the tick)            |
-//! | `plugins::shutdown`    | SIGTERM/SIGINT: save everyone, tell them, disconnect, exit 0       |
-//! | `plugins::stats`       | tick duration percentiles, CPU and memory, logged every 10 s       |
+//! | module             | owns                                                              |
+//! |--------------------|-------------------------------------------------------------------|
+//! | [`config`]         | the clap `ShardConfig` and its resolved form [`ShardSettings`]    |
+//! | [`sidecar_client`] | the HTTP client for the sidecar's `/internal` routes              |
+//! | [`plugins`]        | one Bevy plugin per feature, ordered by [`plugins::TickSet`]      |
 //!
 //! [`build_app`] is the one constructor: `main.rs`, tests and benches all call it. The shard
-//! never trusts a client: intents carry no ids of entities or accounts, and every intent is
-//! checked by the same rule function the client uses for feedback.
+//! never trusts a client: requests carry no ids of entities or accounts, every request goes
+//! through a rate limit and the same pure rule the client uses for feedback, and the network
+//! stack runs with the patched lightyear crates under `patches/`. Any error a system or
+//! observer returns is logged, never a panic: no bytes a client sends may stop the shard.
+//!
+//! This library does not depend on the sidecar; the `harvest-server` binary can embed one
+//! (feature `embedded-sidecar`, on by default) to run the whole stack in one process.
 
 pub mod config;
 pub mod plugins;
@@ -33,13 +31,17 @@ use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
-/// Build the shard app. With `settings.network` off (benches) no socket is opened and intents
-/// are pushed straight into [`plugins::farming::Intents`].
+/// Build the shard app. With `settings.network` off (benches, offline tests) no socket is
+/// opened and requests are written straight as `plugins::intents::Incoming` messages; with
+/// `settings.sidecar` off an in-memory store stands in for persistence.
 pub fn build_app(settings: ShardSettings) -> App {
     let tick = settings.tick_duration();
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(tick)));
     app.add_plugins(StatesPlugin);
+    // A system or observer that fails (lightyear's included) logs a warning; it never takes
+    // the shard down.
+    app.set_error_handler(bevy::ecs::error::warn);
     if settings.network {
         app.add_plugins(lightyear::prelude::server::ServerPlugins {
             tick_duration: tick,

@@ -1,14 +1,14 @@
 //! `harvest-server`: a zone shard. Without `--sidecar-url` it is the whole stack on one
-//! machine: the shard plus an in-process sidecar with SQLite under the data directory.
+//! machine: the shard plus an in-process sidecar with SQLite under the data directory (its
+//! internal routes on a loopback port of their own).
 
 use anyhow::Context;
 use bevy::prelude::*;
 use clap::Parser;
-use harvest_server::plugins::network::{BoundAddr, public_from_bound};
+use harvest_ops::telemetry::{self, LogFormat};
 use harvest_server::plugins::shutdown::ShutdownSignal;
+use harvest_server::plugins::transport::{BoundAddr, public_from_bound};
 use harvest_server::{ShardConfig, build_app};
-use harvest_sidecar::telemetry::{self, LogFormat};
-use harvest_sidecar::{Sidecar, SidecarConfig};
 use std::net::SocketAddr;
 use tracing::info;
 
@@ -19,10 +19,13 @@ use tracing::info;
 struct Cli {
     #[command(flatten)]
     shard: ShardConfig,
-    /// URL of an external sidecar (e.g. http://sidecar:8080). Omit to run one in-process.
+    /// Base URL of the sidecar's internal routes (e.g. http://sidecar:8081, its
+    /// --internal-bind). Omit to run a sidecar in-process.
     #[arg(long, env = "HARVEST_SIDECAR_URL")]
     sidecar_url: Option<String>,
-    /// HTTP address of the in-process sidecar (all-in-one mode only).
+    /// Public HTTP address of the in-process sidecar (all-in-one mode only). Its other settings
+    /// (TLS, rate limits, trusted proxies) come from the same HARVEST_* environment variables
+    /// as `harvest-sidecar`.
     #[arg(long, env = "HARVEST_HTTP_BIND", default_value = "127.0.0.1:8080")]
     http_bind: SocketAddr,
     /// Database of the in-process sidecar (default: SQLite at DATA_DIR/harvest.db).
@@ -72,34 +75,66 @@ fn print_banner(bound: Res<BoundAddr>, mut banner: ResMut<Banner>) {
     }
 }
 
+/// The in-process sidecar of the all-in-one mode.
+#[cfg(feature = "embedded-sidecar")]
+mod embedded {
+    use super::Cli;
+    use anyhow::Context;
+
+    pub struct Embedded {
+        pub sidecar: harvest_sidecar::Sidecar,
+        /// The public URL players use.
+        pub public_url: String,
+        /// The internal URL the shard uses.
+        pub internal_url: String,
+    }
+
+    pub fn start(cli: &Cli, rt: &tokio::runtime::Runtime) -> anyhow::Result<Embedded> {
+        let mut cfg = harvest_sidecar::SidecarConfig::for_data_dir(&cli.shard.data_dir);
+        cfg.bind = cli.http_bind;
+        // Internal routes on a loopback port of their own: never reachable from outside.
+        cfg.internal_bind = Some("127.0.0.1:0".parse().expect("literal"));
+        cfg.content_dir = cli.shard.content_dir.clone();
+        cfg.database_url = cli.database_url.clone();
+        cfg.netcode_key = cli.shard.netcode_key.clone();
+        cfg.netcode_key_file = cli.shard.netcode_key_file.clone();
+        cfg.service_secret = cli.shard.service_secret.clone();
+        cfg.service_secret_file = cli.shard.service_secret_file.clone();
+        let sidecar = rt
+            .block_on(harvest_sidecar::Sidecar::start(&cfg))
+            .context("starting the in-process sidecar")?;
+        Ok(Embedded {
+            public_url: sidecar.url(),
+            internal_url: sidecar.internal_url(),
+            sidecar,
+        })
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    // Validate the shard's own config (and content) before starting anything.
-    let mut settings = cli
-        .shard
-        .resolve(cli.sidecar_url.clone().unwrap_or_default())?;
     // The in-process sidecar gets its own small runtime on background threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("sidecar")
         .enable_all()
         .build()?;
-    let (sidecar, url) = match &cli.sidecar_url {
-        Some(url) => (None, url.clone()),
+    #[cfg(feature = "embedded-sidecar")]
+    let mut embedded = None;
+    let (public_url, internal_url) = match &cli.sidecar_url {
+        Some(url) => (url.clone(), url.clone()),
+        #[cfg(feature = "embedded-sidecar")]
         None => {
-            let mut cfg = SidecarConfig::for_data_dir(&cli.shard.data_dir);
-            cfg.bind = cli.http_bind;
-            cfg.database_url = cli.database_url.clone();
-            let sidecar = runtime
-                .block_on(Sidecar::start(&cfg))
-                .context("starting the in-process sidecar")?;
-            let url = sidecar.url();
-            (Some(sidecar), url)
+            let e = embedded::start(&cli, &runtime)?;
+            let urls = (e.public_url.clone(), e.internal_url.clone());
+            embedded = Some(e);
+            urls
         }
+        #[cfg(not(feature = "embedded-sidecar"))]
+        None => anyhow::bail!("--sidecar-url is required (this build has no in-process sidecar)"),
     };
-    if let Some(link) = settings.sidecar.as_mut() {
-        link.url = url.trim_end_matches('/').to_owned();
-    }
-    info!(content_version = %settings.content.version, zones = settings.zones.len(), tick_hz = settings.tick_hz, "starting shard");
+    // Validate the shard's own config (and content) before anything else.
+    let settings = cli.shard.resolve(internal_url)?;
+    info!(content_version = %settings.content.version, zones = settings.zones.len(), tick_hz = settings.tick_hz, shard = %settings.shard_id, "starting shard");
     let mut app = build_app(settings);
     let signal = app.world().resource::<ShutdownSignal>().clone();
     let mut presses = 0u32;
@@ -113,14 +148,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     })
     .context("installing the signal handler")?;
     app.insert_resource(Banner {
-        sidecar_url: url,
+        sidecar_url: public_url,
         printed: false,
     });
-    app.add_systems(Update, print_banner);
+    app.add_systems(Update, print_banner.run_if(resource_exists::<BoundAddr>));
     let exit = app.run();
-    if let Some(sidecar) = sidecar {
-        runtime.block_on(sidecar.stop())?;
+    #[cfg(feature = "embedded-sidecar")]
+    if let Some(e) = embedded {
+        runtime.block_on(e.sidecar.stop())?;
     }
+    drop(runtime);
     Ok(match exit {
         AppExit::Success => 0,
         AppExit::Error(code) => code.get() as i32,

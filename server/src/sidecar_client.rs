@@ -1,18 +1,39 @@
-//! HTTP client for the sidecar's `/internal/v1` routes, used only from the persistence worker's
-//! background runtime (never from a Bevy system).
+//! HTTP client for the sidecar's `/internal/v1` routes, used only from the persistence
+//! runtime's tasks (never from a Bevy system).
+//!
+//! Errors are sorted by what the caller should do about them: [`SidecarError::Unavailable`]
+//! (unreachable, timed out, 5xx) is an outage, retried with backoff; [`SidecarError::Rejected`]
+//! (4xx) is a bug or a misconfiguration such as a wrong service secret, which retrying will not
+//! fix.
 
 use harvest_shared::api::{
-    PlayerSave, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState,
+    Lease, LeaseRequest, PlayerSave, SaveBatch, SaveBatchResponse, SaveResult, ShardRegistered,
+    ShardRegistration,
 };
 use harvest_shared::ids::AccountId;
+use std::path::Path;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+/// Default per-request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SidecarError {
-    #[error("sidecar unreachable: {0}")]
-    Transport(#[from] reqwest::Error),
-    #[error("sidecar answered {status}: {body}")]
-    Status { status: u16, body: String },
+    /// Unreachable, timed out, or a server error: an outage.
+    #[error("sidecar unavailable: {0}")]
+    Unavailable(String),
+    /// The sidecar refused the request (4xx): a bug or a misconfiguration.
+    #[error("sidecar refused the request ({status}): {body}")]
+    Rejected { status: u16, body: String },
+    /// The task doing the request failed (a panic): a bug on this side.
+    #[error("internal failure: {0}")]
+    Crashed(String),
+}
+
+impl SidecarError {
+    fn from_reqwest(e: reqwest::Error) -> Self {
+        SidecarError::Unavailable(e.to_string())
+    }
 }
 
 #[derive(Clone)]
@@ -23,75 +44,103 @@ pub struct SidecarClient {
 }
 
 impl SidecarClient {
-    pub fn new(base: &str, service_secret: &[u8; 32]) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(8)
-            .build()
-            .expect("a plain HTTP client always builds");
-        SidecarClient {
-            http,
+    pub fn new(
+        base: &str,
+        service_secret: &[u8; 32],
+        ca_cert: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        Ok(SidecarClient {
+            http: harvest_ops::tls::https_client(ca_cert, REQUEST_TIMEOUT)?,
             base: base.trim_end_matches('/').to_owned(),
             bearer: format!("Bearer {}", hex::encode(service_secret)),
-        }
+        })
     }
 
-    async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SidecarError> {
-        if resp.status().is_success() {
-            Ok(resp)
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        timeout: Option<Duration>,
+    ) -> Result<T, SidecarError> {
+        let mut req = req.header("authorization", &self.bearer);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await.map_err(SidecarError::from_reqwest)?;
+        let status = resp.status();
+        if status.is_success() {
+            return resp.json().await.map_err(SidecarError::from_reqwest);
+        }
+        let body: String = resp
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
+        if status.is_client_error() {
+            Err(SidecarError::Rejected {
+                status: status.as_u16(),
+                body,
+            })
         } else {
-            let status = resp.status().as_u16();
-            let body = resp.text().await.unwrap_or_default();
-            Err(SidecarError::Status { status, body })
+            Err(SidecarError::Unavailable(format!("{status}: {body}")))
         }
     }
 
-    pub async fn register(&self, reg: &ShardRegistration) -> Result<ShardRegistered, SidecarError> {
-        let resp = self
-            .http
-            .post(format!("{}/internal/v1/shards", self.base))
-            .header("authorization", &self.bearer)
-            .json(reg)
-            .send()
-            .await?;
-        Ok(Self::check(resp).await?.json().await?)
+    /// Join or renew the shard directory (a heartbeat).
+    pub async fn heartbeat(
+        &self,
+        reg: &ShardRegistration,
+    ) -> Result<ShardRegistered, SidecarError> {
+        let url = format!("{}/internal/v1/shards", self.base);
+        self.send(self.http.post(url).json(reg), None).await
     }
 
     /// Leave the directory (404 means already gone, which is fine).
-    pub async fn deregister(&self, shard_id: &str) -> Result<(), SidecarError> {
+    pub async fn deregister(&self, shard_id: &str, timeout: Duration) -> Result<(), SidecarError> {
+        let url = format!("{}/internal/v1/shards/{shard_id}", self.base);
         let resp = self
             .http
-            .delete(format!("{}/internal/v1/shards/{shard_id}", self.base))
+            .delete(url)
             .header("authorization", &self.bearer)
+            .timeout(timeout)
             .send()
-            .await?;
-        if resp.status().as_u16() == 404 {
-            return Ok(());
+            .await
+            .map_err(SidecarError::from_reqwest)?;
+        match resp.status().as_u16() {
+            200..=299 | 404 => Ok(()),
+            s @ 400..=499 => Err(SidecarError::Rejected {
+                status: s,
+                body: resp.text().await.unwrap_or_default(),
+            }),
+            s => Err(SidecarError::Unavailable(format!("status {s}"))),
         }
-        Self::check(resp).await.map(|_| ())
     }
 
-    pub async fn load(&self, account: AccountId) -> Result<StoredState, SidecarError> {
-        let resp = self
-            .http
-            .get(format!(
-                "{}/internal/v1/players/{}/state",
-                self.base, account.0
-            ))
-            .header("authorization", &self.bearer)
-            .send()
-            .await?;
-        Ok(Self::check(resp).await?.json().await?)
+    /// Take `account`'s ownership lease for `shard_id` and get its stored state.
+    pub async fn lease(&self, account: AccountId, shard_id: &str) -> Result<Lease, SidecarError> {
+        let url = format!("{}/internal/v1/players/{}/lease", self.base, account.0);
+        let body = LeaseRequest {
+            shard_id: shard_id.to_owned(),
+        };
+        self.send(self.http.post(url).json(&body), None).await
     }
 
-    pub async fn save(&self, saves: Vec<PlayerSave>) -> Result<SaveBatchResponse, SidecarError> {
-        let resp = self
-            .http
-            .post(format!("{}/internal/v1/players/states", self.base))
-            .header("authorization", &self.bearer)
-            .json(&SaveBatch { saves })
-            .send()
+    /// One batch of compare-and-swap saves.
+    pub async fn save(
+        &self,
+        shard_id: &str,
+        saves: Vec<PlayerSave>,
+        timeout: Duration,
+    ) -> Result<Vec<SaveResult>, SidecarError> {
+        let url = format!("{}/internal/v1/players/states", self.base);
+        let batch = SaveBatch {
+            shard_id: shard_id.to_owned(),
+            saves,
+        };
+        let resp: SaveBatchResponse = self
+            .send(self.http.post(url).json(&batch), Some(timeout))
             .await?;
-        Ok(Self::check(resp).await?.json().await?)
+        Ok(resp.results)
     }
 }

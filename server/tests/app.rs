@@ -1,85 +1,71 @@
-//! The shard's plugins in a plain app, with no network: sessions join through the players
-//! plugin, intents go through the farming plugin, state goes through in-memory persistence.
+//! The shard's plugins in a plain app: no network, an in-memory store with the sidecar's lease
+//! and compare-and-swap rules, and Bevy time advanced by hand (no sleeping). Sessions join
+//! through `Joined` messages, requests arrive as `Incoming<FarmAction>` messages.
 
 mod common;
 
 use bevy::prelude::*;
 use common::*;
-use harvest_server::plugins::farming::{ActionStats, Intent, IntentFrom, Intents};
-use harvest_server::plugins::persistence::Persistence;
-use harvest_server::plugins::players::{Joins, Leaves, Player, Players, Session};
-use harvest_server::{ShardSettings, build_app};
+use harvest_server::plugins::ShardState;
+use harvest_server::plugins::intents::{Incoming, RequestStats};
+use harvest_server::plugins::persistence::{Backend, SaveQueue, SidecarHealth};
+use harvest_server::plugins::player::{Joined, Left, Player, Session};
+use harvest_server::plugins::players::Players;
+use harvest_server::plugins::shutdown::ShutdownSignal;
+use harvest_shared::api::MAX_SAVES_PER_BATCH;
 use harvest_shared::farming::{Farm, Inventory, Plot};
 use harvest_shared::ids::{AccountId, CropId, PlotId};
+use harvest_shared::protocol::KickReason;
 use std::time::Duration;
 
-fn offline_app() -> App {
-    let mut s = ShardSettings::for_tests(content(), [1; 32], None);
-    s.network = false;
-    ready(build_app(s))
-}
+const STEP: Duration = Duration::from_millis(50);
 
-fn join(app: &mut App, account: AccountId) -> (Entity, Entity) {
-    let link = app
-        .world_mut()
-        .spawn(Session {
-            account,
-            player: None,
-        })
-        .id();
-    app.world_mut()
-        .resource_mut::<Joins>()
-        .0
-        .push((account, link));
-    for _ in 0..3 {
-        app.update();
-    }
-    let player = app
-        .world()
-        .get::<Session>(link)
-        .and_then(|s| s.player)
-        .expect("player attached");
-    (link, player)
-}
-
-fn intent(app: &mut App, link: Entity, player: Entity, intent: Intent) {
-    app.world_mut()
-        .resource_mut::<Intents>()
-        .0
-        .push(IntentFrom {
-            link,
-            player: Some(player),
-            request_id: 1,
-            intent,
-        });
+fn request(app: &mut App, link: Entity, player: Entity, action: FarmAction) {
+    app.world_mut().write_message(Incoming {
+        link,
+        player: Some(player),
+        request_id: 1,
+        action,
+    });
     app.update();
 }
 
-/// Plot 0 is growing and the player holds `coins`.
-fn assert_planted_and_paid(app: &App, player: Entity, coins: u32) {
-    assert!(matches!(
-        app.world().get::<Farm>(player).unwrap().plots[0],
-        Plot::Growing(_)
-    ));
-    assert_eq!(app.world().get::<Inventory>(player).unwrap().coins, coins);
+fn plant(plot: u16) -> FarmAction {
+    FarmAction::Plant {
+        plot: PlotId(plot),
+        crop: CropId::new("radish"),
+    }
+}
+
+fn store(app: &mut App) -> &mut harvest_server::plugins::persistence::memory::MemoryStore {
+    app.world_mut()
+        .resource_mut::<Backend>()
+        .into_inner()
+        .memory_store()
+        .expect("offline apps use the memory store")
+}
+
+fn run(app: &mut App, d: Duration) {
+    for _ in 0..(d.as_millis() / STEP.as_millis()).max(1) {
+        app.update();
+    }
 }
 
 #[test]
 fn join_plant_reject_and_leave_saves() {
-    let mut app = offline_app();
-    let (link, player) = join(&mut app, AccountId(5));
+    let mut app = offline_app(STEP);
+    let (link, player) = offline_join(&mut app, AccountId(5));
     let coins = app.world().get::<Inventory>(player).unwrap().coins;
 
-    intent(
-        &mut app,
-        link,
-        player,
-        Intent::Plant {
-            plot: PlotId(0),
-            crop: CropId::new("radish"),
-        },
+    request(&mut app, link, player, plant(0));
+    assert!(matches!(
+        app.world().get::<Farm>(player).unwrap().plots[0],
+        Plot::Growing(_)
+    ));
+    assert_eq!(
+        app.world().get::<Inventory>(player).unwrap().coins,
+        coins - 2
     );
-    assert_planted_and_paid(&app, player, coins - 2);
     assert!(
         app.world()
             .get::<Player>(player)
@@ -88,67 +74,72 @@ fn join_plant_reject_and_leave_saves() {
             .is_some()
     );
 
-    // A refused intent leaves state and change ticks alone.
+    // A refused request leaves state and change ticks alone.
     let before = app.world().get::<Farm>(player).unwrap().clone();
-    intent(&mut app, link, player, Intent::Harvest { plot: PlotId(0) });
-    assert_eq!(app.world().get::<Farm>(player).unwrap(), &before);
-    let stats = *app.world().resource::<ActionStats>();
-    assert_eq!((stats.accepted, stats.rejected), (1, 1));
-
-    // Intents from a link with no loaded player are refused, not applied anywhere.
-    app.world_mut()
-        .resource_mut::<Intents>()
-        .0
-        .push(IntentFrom {
-            link,
-            player: None,
-            request_id: 2,
-            intent: Intent::Water { plot: PlotId(0) },
-        });
-    app.update();
-    assert_eq!(app.world().resource::<ActionStats>().rejected, 2);
-
-    // Leaving saves (in-memory store here) and despawns.
-    app.world_mut()
-        .resource_mut::<Leaves>()
-        .0
-        .push((AccountId(5), link));
-    app.update();
-    assert!(app.world().get_entity(player).is_err());
-    assert!(app.world().resource::<Players>().online.is_empty());
-    app.update();
-    let p = app.world().resource::<Persistence>();
-    assert_eq!(p.saves_in_flight, 0);
-    assert!(p.saves_confirmed >= 1);
-
-    // Coming back loads the saved state.
-    let (_, player) = join(&mut app, AccountId(5));
-    assert_planted_and_paid(&app, player, coins - 2);
-}
-
-#[test]
-fn write_behind_flushes_within_the_interval() {
-    let mut app = offline_app();
-    let (link, player) = join(&mut app, AccountId(9));
-    // New players are saved right away (their starting state goes on record).
-    std::thread::sleep(Duration::from_millis(250));
-    app.update();
-    app.update();
-    let confirmed = app.world().resource::<Persistence>().saves_confirmed;
-    assert!(confirmed >= 1);
-    intent(
+    request(
         &mut app,
         link,
         player,
-        Intent::Plant {
-            plot: PlotId(1),
-            crop: CropId::new("radish"),
-        },
+        FarmAction::Harvest { plot: PlotId(0) },
     );
-    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(app.world().get::<Farm>(player).unwrap(), &before);
+    let stats = *app.world().resource::<RequestStats>();
+    assert_eq!((stats.accepted, stats.rejected), (1, 1));
+
+    // Requests from a link with no loaded player are refused, not applied anywhere.
+    app.world_mut().write_message(Incoming {
+        link,
+        player: None,
+        request_id: 2,
+        action: FarmAction::Water { plot: PlotId(0) },
+    });
     app.update();
+    assert_eq!(app.world().resource::<RequestStats>().rejected, 2);
+
+    // Leaving saves (releasing the lease) and despawns.
+    app.world_mut().write_message(Left {
+        account: AccountId(5),
+        link,
+    });
+    run(&mut app, Duration::from_millis(200));
+    assert!(app.world().get_entity(player).is_err());
+    assert!(app.world().resource::<Players>().online.is_empty());
+    assert!(
+        app.world().resource::<SaveQueue>().is_empty(),
+        "released after confirmation"
+    );
+    let (version, stored) = store(&mut app).stored(AccountId(5)).unwrap();
+    assert!(version >= 1);
+    assert_eq!(stored.unwrap().inventory.coins, coins - 2);
+
+    // Coming back loads the saved state.
+    let (_, player) = offline_join(&mut app, AccountId(5));
+    assert_eq!(
+        app.world().get::<Inventory>(player).unwrap().coins,
+        coins - 2
+    );
+}
+
+#[test]
+fn write_behind_saves_after_the_interval_not_before() {
+    let mut app = offline_app(STEP);
+    let (link, player) = offline_join(&mut app, AccountId(9));
+    // A new player's starting state goes on record right away (after the interval).
+    run(&mut app, Duration::from_millis(300));
+    let confirmed = app.world().resource::<SaveQueue>().counters.confirmed;
+    assert_eq!(confirmed, 1);
+    request(&mut app, link, player, plant(1));
+    // Not yet: the change is younger than the 200 ms interval.
     app.update();
-    assert!(app.world().resource::<Persistence>().saves_confirmed > confirmed);
+    assert_eq!(
+        app.world().resource::<SaveQueue>().counters.confirmed,
+        confirmed
+    );
+    run(&mut app, Duration::from_millis(300));
+    assert_eq!(
+        app.world().resource::<SaveQueue>().counters.confirmed,
+        confirmed + 1
+    );
     assert!(
         app.world()
             .get::<Player>(player)
@@ -156,4 +147,239 @@ fn write_behind_flushes_within_the_interval() {
             .dirty_since
             .is_none()
     );
+    // Many changes within one interval are one save.
+    for plot in 2..6 {
+        request(&mut app, link, player, plant(plot));
+    }
+    run(&mut app, Duration::from_millis(300));
+    assert_eq!(
+        app.world().resource::<SaveQueue>().counters.confirmed,
+        confirmed + 2
+    );
+}
+
+/// 5,000 dirty players, no network: their saves go out in chunks no larger than the sidecar's
+/// batch limit, and every one is confirmed.
+#[test]
+fn five_thousand_dirty_players_save_in_chunks() {
+    let mut app = offline_app(STEP);
+    let n = 5000;
+    for i in 0..n {
+        let account = AccountId(i + 1);
+        let link = app
+            .world_mut()
+            .spawn(Session {
+                account,
+                player: None,
+            })
+            .id();
+        app.world_mut().write_message(Joined { account, link });
+    }
+    run(&mut app, Duration::from_millis(500));
+    assert_eq!(app.world().resource::<Players>().online.len(), n as usize);
+    let sizes = std::mem::take(&mut store(&mut app).batch_sizes);
+    assert!(sizes.len() >= n as usize / MAX_SAVES_PER_BATCH, "{sizes:?}");
+    assert!(sizes.iter().all(|&s| s <= MAX_SAVES_PER_BATCH), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), n as usize);
+    // Everyone changes again: again chunked, again all confirmed.
+    let players: Vec<(Entity, Entity)> = {
+        let mut q = app.world_mut().query::<(Entity, &Session)>();
+        q.iter(app.world())
+            .map(|(l, s)| (l, s.player.unwrap()))
+            .collect()
+    };
+    for (link, player) in &players {
+        app.world_mut().write_message(Incoming {
+            link: *link,
+            player: Some(*player),
+            request_id: 2,
+            action: plant(3),
+        });
+    }
+    run(&mut app, Duration::from_millis(500));
+    let sizes = std::mem::take(&mut store(&mut app).batch_sizes);
+    assert!(sizes.iter().all(|&s| s <= MAX_SAVES_PER_BATCH), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), n as usize);
+    let q = app.world().resource::<SaveQueue>();
+    assert_eq!(q.counters.confirmed, 2 * n as u64);
+    assert!(q.is_settled());
+}
+
+/// While the store is down: ticking goes on, joins are refused, the queue holds at most one
+/// pending snapshot per player however long it lasts, and players who leave stay owed. After
+/// recovery everything is saved, and a drain exits 0.
+#[test]
+fn outage_keeps_memory_bounded_and_loses_nothing() {
+    let mut app = offline_app(STEP);
+    record_kicks(&mut app);
+    let players: Vec<(AccountId, Entity, Entity)> = (1..=20)
+        .map(|i| {
+            let (l, p) = offline_join(&mut app, AccountId(i));
+            (AccountId(i), l, p)
+        })
+        .collect();
+    run(&mut app, Duration::from_millis(500));
+    store(&mut app).down = true;
+    // A long outage: every player keeps farming every tick.
+    for frame in 0..400u32 {
+        for (_, link, player) in &players {
+            let plot = (frame % 12) as u16;
+            app.world_mut().write_message(Incoming {
+                link: *link,
+                player: Some(*player),
+                request_id: frame,
+                action: if frame % 24 < 12 {
+                    plant(plot)
+                } else {
+                    FarmAction::Water { plot: PlotId(plot) }
+                },
+            });
+        }
+        app.update();
+        let q = app.world().resource::<SaveQueue>();
+        assert!(q.snapshots_held() <= 2 * q.len(), "frame {frame}");
+        assert!(q.len() <= players.len());
+    }
+    assert!(!app.world().resource::<SidecarHealth>().is_up());
+    // Backoff: a long outage costs few requests.
+    assert!(
+        store(&mut app).failed_requests < 60,
+        "{}",
+        store(&mut app).failed_requests
+    );
+    // Half the players leave during the outage: they stay owed.
+    for (account, link, _) in &players[..10] {
+        app.world_mut().write_message(Left {
+            account: *account,
+            link: *link,
+        });
+    }
+    run(&mut app, Duration::from_millis(200));
+    assert_eq!(app.world().resource::<SaveQueue>().len(), 20);
+    // A join now is refused with a typed reason.
+    let newcomer = app
+        .world_mut()
+        .spawn(Session {
+            account: AccountId(99),
+            player: None,
+        })
+        .id();
+    app.world_mut().write_message(Joined {
+        account: AccountId(99),
+        link: newcomer,
+    });
+    app.update();
+    let kicks = &app.world().resource::<Kicked>().0;
+    assert!(
+        kicks
+            .iter()
+            .any(|k| k.link == newcomer && k.reason == KickReason::ServiceUnavailable),
+        "{kicks:?}"
+    );
+    // Recovery: everything owed is saved within the backoff, the players who left included.
+    let farms: Vec<(AccountId, Farm)> = players
+        .iter()
+        .filter_map(|(a, _, p)| app.world().get::<Farm>(*p).map(|f| (*a, f.clone())))
+        .collect();
+    store(&mut app).down = false;
+    run(&mut app, Duration::from_secs(8));
+    assert!(app.world().resource::<SidecarHealth>().is_up());
+    let q = app.world().resource::<SaveQueue>();
+    assert_eq!(q.len(), 10, "only the online players keep a record");
+    assert!(q.is_settled());
+    for (account, farm) in &farms {
+        let (_, stored) = store(&mut app).stored(*account).unwrap();
+        assert_eq!(&stored.unwrap().farm, farm, "{account}");
+    }
+    // And a drain exits 0.
+    app.world().resource::<ShutdownSignal>().request();
+    run(&mut app, Duration::from_secs(2));
+    assert_eq!(app.should_exit(), Some(AppExit::Success));
+}
+
+/// Another load of the account (a new epoch) makes this shard's next save fail: the player is
+/// let go here at once, with a reason, and nothing more is saved from this shard.
+#[test]
+fn a_refused_save_stops_the_player() {
+    let mut app = offline_app(STEP);
+    record_kicks(&mut app);
+    let (link, player) = offline_join(&mut app, AccountId(7));
+    run(&mut app, Duration::from_millis(300));
+    // Elsewhere, another shard loads the player.
+    store(&mut app).lease(AccountId(7), "other-shard").unwrap();
+    request(&mut app, link, player, plant(0));
+    run(&mut app, Duration::from_millis(300));
+    assert!(app.world().get_entity(player).is_err(), "player let go");
+    assert!(app.world().resource::<Players>().online.is_empty());
+    assert!(!app.world().resource::<SaveQueue>().holds(AccountId(7)));
+    assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 1);
+    assert!(
+        app.world()
+            .resource::<Kicked>()
+            .0
+            .iter()
+            .any(|k| k.link == link && k.reason == KickReason::SessionMovedElsewhere)
+    );
+    // Requests from that link no longer touch anything.
+    request(&mut app, link, player, plant(1));
+    assert_eq!(app.world().resource::<RequestStats>().accepted, 1);
+    // The stored state is untouched by this shard's refused save.
+    let (_, stored) = store(&mut app).stored(AccountId(7)).unwrap();
+    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Empty));
+}
+
+/// A 4xx (e.g. a wrong service secret) is not an outage: it is not retried in a loop, the
+/// shard says so in its health, and the unsaved state is kept.
+#[test]
+fn rejected_requests_are_parked_not_looped() {
+    let mut app = offline_app(STEP);
+    let (link, player) = offline_join(&mut app, AccountId(3));
+    run(&mut app, Duration::from_millis(300));
+    store(&mut app).reject_with = Some(401);
+    request(&mut app, link, player, plant(0));
+    run(&mut app, Duration::from_secs(20));
+    assert!(matches!(
+        app.world().resource::<SidecarHealth>(),
+        SidecarHealth::Rejecting { status: 401, .. }
+    ));
+    assert_eq!(
+        store(&mut app).failed_requests,
+        1,
+        "parked after one refusal"
+    );
+    let q = app.world().resource::<SaveQueue>();
+    assert!(q.outstanding(AccountId(3)).is_some(), "the save is kept");
+    // Fixed: the parked save goes through at its next try, nothing lost.
+    store(&mut app).reject_with = None;
+    run(&mut app, Duration::from_secs(12));
+    assert!(app.world().resource::<SidecarHealth>().is_up());
+    let (_, stored) = store(&mut app).stored(AccountId(3)).unwrap();
+    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Growing(_)));
+}
+
+/// SIGTERM with the store down: the drain waits for its budget, then exits 1, because saves
+/// are unconfirmed. Requests during the drain change nothing.
+#[test]
+fn drain_with_unconfirmed_saves_exits_1() {
+    let mut app = offline_app(STEP);
+    let (link, player) = offline_join(&mut app, AccountId(11));
+    run(&mut app, Duration::from_millis(300));
+    store(&mut app).down = true;
+    app.world().resource::<ShutdownSignal>().request();
+    app.update();
+    app.update();
+    assert_eq!(
+        *app.world().resource::<State<ShardState>>().get(),
+        ShardState::Draining
+    );
+    request(&mut app, link, player, plant(0));
+    assert_eq!(app.world().resource::<RequestStats>().accepted, 0);
+    // The budget is --shutdown-timeout (15 s in tests) minus the goodbye margin.
+    run(&mut app, Duration::from_secs(10));
+    assert!(
+        app.should_exit().is_none(),
+        "still trying within the budget"
+    );
+    run(&mut app, Duration::from_secs(6));
+    assert!(matches!(app.should_exit(), Some(AppExit::Error(_))));
 }

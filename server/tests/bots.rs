@@ -26,6 +26,7 @@ fn swarm_farms_and_reports() {
 
     let mut cfg = SwarmConfig {
         sidecar_url: stack.url.clone(),
+        ca_cert: None,
         bots: 4,
         duration: Duration::from_secs(9),
         scenario: Scenario::Farming,

@@ -4,76 +4,13 @@
 mod common;
 
 use common::*;
-use harvest_client::net::{Action, NetClient};
+use harvest_client::net::NetClient;
 use harvest_server::plugins::clock::GameClock;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_shared::farming::{FarmError, Plot};
 use harvest_shared::ids::{CropId, ItemId, PlotId};
 use harvest_shared::protocol::{KickReason, RejectReason};
 use std::time::Duration;
-
-/// `/v1/play`, retried while the shard has not registered yet.
-fn play(
-    stack: &Stack,
-    server: &mut bevy::prelude::App,
-    access: &str,
-) -> harvest_shared::api::PlayResponse {
-    let start = std::time::Instant::now();
-    loop {
-        server.update();
-        match stack.rt.block_on(stack.api.play(access)) {
-            Ok(p) => return p,
-            Err(e) if e.code() == Some("no_shard") && start.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => panic!("play failed: {e}"),
-        }
-    }
-}
-
-fn connect(stack: &Stack, server: &mut bevy::prelude::App, access: &str) -> NetClient {
-    let p = play(stack, server, access);
-    assert_eq!(
-        p.server_addr,
-        harvest_server::plugins::network::public_from_bound(bound_addr(server)).to_string()
-    );
-    assert_eq!(p.content_version, stack.content.version);
-    let mut client = NetClient::connect(&p.connect_token).expect("token decodes");
-    step_until(
-        server,
-        &mut [&mut client],
-        Duration::from_secs(10),
-        "farm replicated",
-        |_, c| c[0].farm().is_some(),
-    );
-    client
-}
-
-/// Send one action and wait for its notice.
-fn act(
-    server: &mut bevy::prelude::App,
-    client: &mut NetClient,
-    action: Action,
-) -> Result<(), RejectReason> {
-    let id = client.send(action);
-    assert_ne!(id, 0, "client not connected");
-    let mut result = None;
-    step_until(
-        server,
-        &mut [client],
-        Duration::from_secs(5),
-        "action notice",
-        |_, c| {
-            for n in c[0].take_notices() {
-                if n.request_id == id {
-                    result = Some(n.result);
-                }
-            }
-            result.is_some()
-        },
-    );
-    result.unwrap()
-}
 
 #[test]
 fn register_play_farm_persist_restart() {
@@ -105,12 +42,19 @@ fn register_play_farm_persist_restart() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(0), radish.clone())
+            FarmAction::Plant {
+                plot: PlotId(0),
+                crop: radish.clone()
+            }
         ),
         Ok(())
     );
     assert_eq!(
-        act(&mut server, &mut client, Action::Water(PlotId(0))),
+        act(
+            &mut server,
+            &mut client,
+            FarmAction::Water { plot: PlotId(0) }
+        ),
         Ok(())
     );
     // Rejected intents come back typed and change nothing.
@@ -118,7 +62,10 @@ fn register_play_farm_persist_restart() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(0), radish.clone())
+            FarmAction::Plant {
+                plot: PlotId(0),
+                crop: radish.clone()
+            }
         ),
         Err(RejectReason::Farm(FarmError::PlotOccupied(PlotId(0))))
     );
@@ -126,7 +73,10 @@ fn register_play_farm_persist_restart() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(99), radish.clone())
+            FarmAction::Plant {
+                plot: PlotId(99),
+                crop: radish.clone()
+            }
         ),
         Err(RejectReason::Farm(FarmError::NoSuchPlot(PlotId(99))))
     );
@@ -134,12 +84,19 @@ fn register_play_farm_persist_restart() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(1), CropId::new("unobtainium"))
+            FarmAction::Plant {
+                plot: PlotId(1),
+                crop: CropId::new("unobtainium")
+            }
         ),
         Err(RejectReason::Farm(FarmError::UnknownCrop))
     );
     assert!(matches!(
-        act(&mut server, &mut client, Action::Harvest(PlotId(0))),
+        act(
+            &mut server,
+            &mut client,
+            FarmAction::Harvest { plot: PlotId(0) }
+        ),
         Err(RejectReason::Farm(FarmError::NotRipe { .. }))
     ));
     step_until(
@@ -159,7 +116,10 @@ fn register_play_farm_persist_restart() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(3), CropId::new("pumpkin"))
+            FarmAction::Plant {
+                plot: PlotId(3),
+                crop: CropId::new("pumpkin")
+            }
         ),
         Ok(())
     );
@@ -172,7 +132,11 @@ fn register_play_farm_persist_restart() {
     let now = server.world().resource::<GameClock>().now;
     server.world_mut().resource_mut::<GameClock>().skew = now.until(g.ripe_at) + 1;
     assert_eq!(
-        act(&mut server, &mut client, Action::Harvest(PlotId(0))),
+        act(
+            &mut server,
+            &mut client,
+            FarmAction::Harvest { plot: PlotId(0) }
+        ),
         Ok(())
     );
     let produce = ItemId::new("radish");
@@ -271,7 +235,10 @@ fn second_login_takes_over_the_live_player() {
         act(
             &mut server,
             &mut a,
-            Action::Plant(PlotId(2), CropId::new("wheat"))
+            FarmAction::Plant {
+                plot: PlotId(2),
+                crop: CropId::new("wheat")
+            }
         ),
         Ok(())
     );
@@ -279,7 +246,7 @@ fn second_login_takes_over_the_live_player() {
         .rt
         .block_on(stack.api.login("twin", "password123"))
         .unwrap();
-    let p = play(&stack, &mut server, &t2.access_token);
+    let p = play(&stack, &mut [&mut server], &t2.access_token);
     let mut b = NetClient::connect(&p.connect_token).unwrap();
     step_until(
         &mut server,
@@ -297,13 +264,13 @@ fn second_login_takes_over_the_live_player() {
     // Exactly one player entity for the account.
     let mut q = server
         .world_mut()
-        .query::<&harvest_server::plugins::players::Player>();
+        .query::<&harvest_server::plugins::player::Player>();
     assert_eq!(q.iter(server.world()).count(), 1);
 }
 
 #[test]
 fn idle_farms_pause_and_resume_on_change() {
-    use harvest_server::plugins::network::{PAUSE_AFTER, Paused};
+    use harvest_server::plugins::replication::{PAUSE_AFTER, Paused};
     let stack = Stack::start();
     let mut server = stack.shard();
     bound_addr(&mut server);
@@ -318,7 +285,7 @@ fn idle_farms_pause_and_resume_on_change() {
     let mut client = connect(&stack, &mut server, &t.access_token);
     let paused = |s: &mut bevy::prelude::App| {
         let mut q = s.world_mut().query_filtered::<(), (
-            bevy::prelude::With<harvest_server::plugins::players::Player>,
+            bevy::prelude::With<harvest_server::plugins::player::Player>,
             bevy::prelude::With<Paused>,
         )>();
         q.iter(s.world()).count()
@@ -337,7 +304,10 @@ fn idle_farms_pause_and_resume_on_change() {
         act(
             &mut server,
             &mut client,
-            Action::Plant(PlotId(5), CropId::new("carrot"))
+            FarmAction::Plant {
+                plot: PlotId(5),
+                crop: CropId::new("carrot")
+            }
         ),
         Ok(())
     );
@@ -362,7 +332,11 @@ fn idle_farms_pause_and_resume_on_change() {
         |s, _| paused(s) == 1,
     );
     assert_eq!(
-        act(&mut server, &mut client, Action::Water(PlotId(5))),
+        act(
+            &mut server,
+            &mut client,
+            FarmAction::Water { plot: PlotId(5) }
+        ),
         Ok(())
     );
     step_until(

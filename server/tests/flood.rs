@@ -71,7 +71,7 @@ fn flood_leaves_no_links_and_real_client_connects() {
 
     // A real client with a valid token still gets in and receives its farm.
     let token = lightyear::netcode::ConnectToken::build(
-        harvest_server::plugins::network::public_from_bound(addr),
+        harvest_server::plugins::transport::public_from_bound(addr),
         PROTOCOL_ID,
         rand::random::<u64>().max(1),
         key,

@@ -26,8 +26,10 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 3–24 characters of `[A-Za-z0-9_]`; unique ignoring case.
+    #[schema(min_length = 3, max_length = 24, pattern = "^[A-Za-z0-9_]{3,24}$")]
     pub username: String,
-    /// 8–128 characters.
+    /// 8–128 characters (Unicode scalar values).
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
 }
 
@@ -38,7 +40,10 @@ pub struct RegisterResponse {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    /// The name given at registration (any case).
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 512)]
     pub password: String,
 }
 
@@ -55,6 +60,8 @@ pub struct TokenResponse {
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct RefreshRequest {
+    /// The refresh token from the last login or refresh.
+    #[schema(min_length = 1, max_length = 256)]
     pub refresh_token: String,
 }
 
@@ -100,48 +107,91 @@ pub struct ShardRegistration {
 pub struct ShardRegistered {
     /// Seconds after which the registration lapses unless renewed.
     pub ttl_secs: u64,
+    /// Accounts leased to this shard whose owner logged out since the last heartbeat: the
+    /// shard ends their game session (saves, then disconnects them).
+    #[serde(default)]
+    pub end_sessions: Vec<AccountId>,
 }
 
+// ---- internal: ownership leases and compare-and-swap saves ----
+//
+// A shard that loads an account takes its lease: the sidecar records the shard as the owner
+// and bumps the account's epoch. Every save names the epoch and the version it was based on;
+// the sidecar applies it only if both are still current, in one statement. A newer load
+// anywhere (a new epoch) makes the old owner's next save fail, and the old owner lets the
+// player go. Nothing else can confirm a save.
+
+/// Most saves in one `POST /internal/v1/players/states`; shards chunk their batches to it.
+pub const MAX_SAVES_PER_BATCH: usize = 500;
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LeaseRequest {
+    /// The shard taking the lease (its directory id).
+    pub shard_id: String,
+}
+
+/// A granted lease and the state to start from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct StoredState {
+pub struct Lease {
     pub account_id: AccountId,
-    /// 0 and `state: null` for a player never saved.
+    /// The lease's epoch: one more than any earlier load of this account.
+    pub epoch: i64,
+    /// Version of the stored state (0 for a player never saved).
     pub version: i64,
+    /// The stored state; `null` for a player never saved (start from content).
     pub state: Option<PlayerState>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PlayerSave {
     pub account_id: AccountId,
-    /// Must be greater than the stored version; equal is treated as a retry of the same save.
-    pub version: i64,
+    /// The epoch of the lease this shard holds.
+    pub epoch: i64,
+    /// The stored version this state was built on; it is stored as `base_version + 1`.
+    pub base_version: i64,
     pub state: PlayerState,
+    /// The shard lets the player go after this save (they left): the lease is released.
+    #[serde(default)]
+    pub release: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SaveBatch {
+    /// The shard sending the batch; it must own every lease in it.
+    pub shard_id: String,
     pub saves: Vec<PlayerSave>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SaveOutcome {
-    /// Stored.
+    /// Stored as `base_version + 1`.
     Saved,
-    /// The same version was already stored (a retry); nothing changed.
+    /// This exact save (same epoch, same version, same content hash) was already applied: a
+    /// retry. Nothing changed.
     Duplicate,
-    /// Refused: a newer version is stored.
-    Stale,
-    /// Refused: no such account.
+    /// Refused: the account was loaded again since (by this or another shard); this shard no
+    /// longer owns the player.
+    StaleEpoch,
+    /// Refused: the stored version is not the one this save was based on.
+    StaleVersion,
+    /// Refused: no such account, or it was never leased.
     UnknownAccount,
+}
+
+impl SaveOutcome {
+    /// Saved or a harmless repeat: the owner of record holds this state.
+    pub fn is_confirmed(self) -> bool {
+        matches!(self, SaveOutcome::Saved | SaveOutcome::Duplicate)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SaveResult {
     pub account_id: AccountId,
-    pub version: i64,
     pub outcome: SaveOutcome,
-    /// The version stored after this save.
+    /// The epoch and version stored after this save (0 when the account is unknown).
+    pub stored_epoch: i64,
     pub stored_version: i64,
 }
 
@@ -165,7 +215,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0001;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0002;
 
 #[cfg(test)]
 mod tests {

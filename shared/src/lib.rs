@@ -4,10 +4,11 @@
 //!
 //! | module       | owns                                                                 |
 //! |--------------|----------------------------------------------------------------------|
+//! | [`action`]   | the action pipeline: `Request<A>` on the wire, one `apply` per feature |
 //! | [`ids`]      | typed ids (`AccountId`, `CropId`, `ItemId`, `ZoneId`, `PlotId`)      |
 //! | [`time`]     | absolute world time in ticks ([`time::Tick`])                        |
 //! | [`content`]  | designer data: definitions, the one loader, the validator            |
-//! | [`farming`]  | pure farming rules (`plant`, `water`, `harvest`) over plain data     |
+//! | [`farming`]  | pure farming rules: `FarmAction` and its `apply` over plain data     |
 //! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
 //! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
 //! | [`procstat`] | CPU and memory of this process, for reports                          |
@@ -17,6 +18,7 @@
 //! `Commands` or global state, so the client can call them for instant feedback and the shard
 //! can call the very same functions to decide.
 
+pub mod action;
 pub mod api;
 pub mod content;
 pub mod farming;

@@ -2,13 +2,19 @@
 //! is registered here, in one order, for both the shard and the client; lightyear checks a hash
 //! of it at connect time. Bump [`crate::api::PROTOCOL_ID`] when this file changes.
 //!
-//! Naming: clients send intents named `*Request`; the server answers with `*Notice` messages;
-//! replicated state uses nouns (`Farm`, `Inventory`, `PlayerInfo`). Intents carry no entity or
-//! account: the shard acts on the farm of the link that sent them, so a client can only ever
+//! Naming: clients send requests named `*Request` (one per feature: a request id and the
+//! feature's action, see [`crate::action`]); the server answers with `*Notice` messages;
+//! replicated state uses nouns (`Farm`, `Inventory`, `PlayerInfo`). Requests carry no entity or
+//! account: the shard acts on the state of the link that sent them, so a client can only ever
 //! drive its own state.
+//!
+//! Message sizes are bounded by construction: the largest message either side can send is
+//! [`MAX_MESSAGE_BYTES`], and the shard's transport refuses fragmented messages that would
+//! reassemble to more than that.
 
-use crate::farming::{Farm, FarmError, Inventory};
-use crate::ids::{AccountId, CropId, PlotId, ZoneId};
+use crate::action::Request;
+use crate::farming::{Farm, FarmAction, FarmError, Inventory};
+use crate::ids::{AccountId, ZoneId};
 use bevy::prelude::*;
 use lightyear::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,29 +22,16 @@ use serde::{Deserialize, Serialize};
 /// Reliable, ordered: intents and their answers.
 pub struct ActionChannel;
 
-/// Plant `crop` on `plot` (pays the seed price).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlantRequest {
-    pub request_id: u32,
-    pub plot: PlotId,
-    pub crop: CropId,
-}
+/// A farming request: till, plant, water, harvest... (see [`FarmAction`]).
+pub type FarmRequest = Request<FarmAction>;
 
-/// Water the crop on `plot`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WaterRequest {
-    pub request_id: u32,
-    pub plot: PlotId,
-}
+/// The largest message the protocol can carry, in bytes, either way. The biggest today is a
+/// replicated `Farm` (at most 64 plots of a few dozen bytes) or an `Inventory`; 64 KiB leaves
+/// ample room for the features to come while bounding what a peer can make the other
+/// reassemble (see the transport patch under `patches/`).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Harvest the ripe crop on `plot` into the inventory.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HarvestRequest {
-    pub request_id: u32,
-    pub plot: PlotId,
-}
-
-/// Why the shard refused an intent. Nothing changed.
+/// Why the shard refused a request. Nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum RejectReason {
     #[error(transparent)]
@@ -46,12 +39,12 @@ pub enum RejectReason {
     /// The player's state is still loading, or the shard is draining.
     #[error("not ready: your farm is loading or the shard is shutting down")]
     NotReady,
-    /// Too many intents in a short time.
+    /// Too many requests in a short time: this one and others were dropped.
     #[error("too many requests")]
     RateLimited,
 }
 
-/// The answer to one intent, matched by `request_id`.
+/// The answer to one request, matched by `request_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionNotice {
     pub request_id: u32,
@@ -66,12 +59,22 @@ pub struct KickNotice {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KickReason {
-    /// The shard is shutting down; state has been saved. Log in again to continue.
+    /// The shard is shutting down; your state has been saved. Log in again to continue.
     ShuttingDown,
     /// The same account connected again elsewhere.
     LoggedInElsewhere,
     /// The player's state could not be loaded.
     LoadFailed,
+    /// The shard cannot reach its persistence service right now, so it takes no new players.
+    /// Try again shortly.
+    ServiceUnavailable,
+    /// Another shard loaded this player since; this shard may no longer save them, so it let
+    /// them go. Log in again to continue where the newest state is.
+    SessionMovedElsewhere,
+    /// The account logged out (for example from another device).
+    LoggedOut,
+    /// The client sent far more requests than allowed.
+    Flooding,
 }
 
 /// Who this replicated farm belongs to, and where it is.
@@ -92,11 +95,7 @@ impl Plugin for ProtocolPlugin {
         })
         .add_direction(NetworkDirection::Bidirectional);
 
-        app.register_message::<PlantRequest>()
-            .add_direction(NetworkDirection::ClientToServer);
-        app.register_message::<WaterRequest>()
-            .add_direction(NetworkDirection::ClientToServer);
-        app.register_message::<HarvestRequest>()
+        app.register_message::<FarmRequest>()
             .add_direction(NetworkDirection::ClientToServer);
         app.register_message::<ActionNotice>()
             .add_direction(NetworkDirection::ServerToClient);

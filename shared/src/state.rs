@@ -1,7 +1,9 @@
 //! The persisted shape of a player: what the sidecar stores and the shard loads and saves.
 //!
-//! Saves carry a `version` that only grows. The sidecar refuses a save older than what it
-//! holds, so a stale shard can never overwrite newer state.
+//! The sidecar stores it as JSON with a version that grows by one at every save, under the
+//! ownership lease of the shard that loaded it (see `api::PlayerSave`): a save is applied only
+//! by compare-and-swap on the lease's epoch and the version it was based on, so a stale shard
+//! can never overwrite newer state.
 
 use crate::content::Content;
 use crate::farming::{Farm, Inventory};

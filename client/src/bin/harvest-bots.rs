@@ -16,6 +16,9 @@ struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     sidecar_url: String,
+    /// Extra CA certificate (PEM) to trust when the sidecar URL is https:// with a private CA.
+    #[arg(long, env = "HARVEST_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Number of bots.
     #[arg(long, default_value_t = 10)]
     bots: usize,
@@ -57,6 +60,7 @@ fn main() {
     }
     let cfg = SwarmConfig {
         sidecar_url: cli.sidecar_url,
+        ca_cert: cli.ca_cert,
         bots: cli.bots,
         duration: Duration::from_secs(cli.duration),
         scenario: cli.scenario,

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct SwarmConfig {
     pub sidecar_url: String,
+    /// Extra CA certificate (PEM) to trust for an `https://` sidecar.
+    pub ca_cert: Option<std::path::PathBuf>,
     pub bots: usize,
     pub duration: Duration,
     pub scenario: Scenario,
@@ -88,7 +90,7 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
         .worker_threads(1)
         .enable_all()
         .build()?;
-    let api = SidecarApi::new(&cfg.sidecar_url);
+    let api = SidecarApi::new(&cfg.sidecar_url, cfg.ca_cert.as_deref())?;
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.login_concurrency.max(1)));
     for i in 0..cfg.bots {
         let (api, sem, tx, live, collector) = (

@@ -1,6 +1,7 @@
 //! What a bot does once its farm has arrived.
 
-use crate::net::{Action, NetClient};
+use crate::net::NetClient;
+use harvest_shared::farming::FarmAction;
 use harvest_shared::farming::Plot;
 use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::time::Tick;
@@ -54,14 +55,17 @@ impl Brain {
             let id = PlotId(i as u16);
             match plot {
                 Plot::Growing(g) if g.is_ripe(now) => {
-                    action = Some(Action::Harvest(id));
+                    action = Some(FarmAction::Harvest { plot: id });
                     break;
                 }
                 Plot::Growing(g) if !g.watered && action.is_none() => {
-                    action = Some(Action::Water(id))
+                    action = Some(FarmAction::Water { plot: id })
                 }
                 Plot::Empty if action.is_none() && inv.coins >= 2 => {
-                    action = Some(Action::Plant(id, radish.clone()))
+                    action = Some(FarmAction::Plant {
+                        plot: id,
+                        crop: radish.clone(),
+                    })
                 }
                 _ => {}
             }

@@ -4,9 +4,9 @@
 
 use super::style::*;
 use super::{Account, ClientContent, GuiOptions, Screen};
-use crate::net::{Action, Inbox, my_farm, send_action};
+use crate::net::{Inbox, my_farm, send_request};
 use bevy::prelude::*;
-use harvest_shared::farming::{self, Plot};
+use harvest_shared::farming::{self, FarmAction, FarmState, Plot};
 use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::time::Tick;
 use lightyear::prelude::{Client, Connected, Disconnected};
@@ -336,22 +336,27 @@ fn choose(
         harvest_shared::farming::Inventory,
     ),
     content: &harvest_shared::content::Content,
-) -> Result<Action, String> {
-    let (mut f, mut i) = world_farm.clone();
+) -> Result<FarmAction, String> {
+    let (mut farm, mut inventory) = world_farm.clone();
     let id = PlotId(plot);
     let now = Tick::now();
-    let action = match f.plots.get(plot as usize) {
-        Some(Plot::Empty) => Action::Plant(id, seed.clone()),
-        Some(Plot::Growing(g)) if g.is_ripe(now) => Action::Harvest(id),
-        Some(Plot::Growing(_)) => Action::Water(id),
+    let action = match farm.plots.get(plot as usize) {
+        Some(Plot::Empty) => FarmAction::Plant {
+            plot: id,
+            crop: seed.clone(),
+        },
+        Some(Plot::Growing(g)) if g.is_ripe(now) => FarmAction::Harvest { plot: id },
+        Some(Plot::Growing(_)) => FarmAction::Water { plot: id },
         None => return Err("no such plot".into()),
     };
-    let check = match &action {
-        Action::Plant(p, c) => farming::plant(&mut f, &mut i, *p, c, content, now),
-        Action::Water(p) => farming::water(&mut f, *p, content, now),
-        Action::Harvest(p) => farming::harvest(&mut f, &mut i, *p, content, now),
+    // The same rule the shard runs: refuse locally, with its reason, before sending.
+    let state = FarmState {
+        farm: &mut farm,
+        inventory: &mut inventory,
     };
-    check.map(|_| action).map_err(|e| e.to_string())
+    farming::apply(&action, state, content, now)
+        .map(|_| action)
+        .map_err(|e| e.to_string())
 }
 
 fn clicks(world: &mut World) {
@@ -396,7 +401,7 @@ fn click_plot(world: &mut World, plot: u16) {
             let id = world.resource::<FarmUi>().next_request;
             world.resource_mut::<FarmUi>().next_request += 1;
             let label = format!("{action:?}");
-            if send_action(world, id, action) {
+            if send_request(world, id, action) {
                 world.resource_mut::<FarmUi>().status = format!("Sent: {label}");
             }
         }

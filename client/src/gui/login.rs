@@ -132,8 +132,9 @@ fn start(form: &mut LoginForm, pending: &mut Pending, opts: &GuiOptions, registe
     };
     let (tx, rx) = crossbeam_channel::bounded(1);
     pending.0 = Some(rx);
-    let (url, user, pass) = (
+    let (url, ca, user, pass) = (
         opts.sidecar_url.clone(),
+        opts.ca_cert.clone(),
         form.username.clone(),
         form.password.clone(),
     );
@@ -144,7 +145,7 @@ fn start(form: &mut LoginForm, pending: &mut Pending, opts: &GuiOptions, registe
                 .build()
                 .map_err(|e| e.to_string())?;
             rt.block_on(async {
-                let api = SidecarApi::new(&url);
+                let api = SidecarApi::new(&url, ca.as_deref()).map_err(|e| e.to_string())?;
                 let tokens = if register {
                     api.register_or_login(&user, &pass).await
                 } else {

@@ -16,6 +16,8 @@ use std::sync::Arc;
 #[derive(Resource, Clone, Debug)]
 pub struct GuiOptions {
     pub sidecar_url: String,
+    /// Extra CA certificate (PEM) to trust for an `https://` sidecar.
+    pub ca_cert: Option<PathBuf>,
     pub username: Option<String>,
     pub password: Option<String>,
     /// Log in (registering if needed) at start with `username`/`password`.

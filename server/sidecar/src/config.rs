@@ -1,21 +1,33 @@
 //! Sidecar configuration: one clap struct, every setting also readable from the environment.
-//! `Resolved` is the validated form handlers use (secrets loaded, URL checked).
+//! [`Resolved`] is the validated form handlers use (secrets loaded, content loaded, addresses
+//! and limits checked). A bad setting stops the program with a message that names the flag.
 
-use crate::secrets;
 use anyhow::{Context, bail};
 use clap::Args;
+use harvest_ops::secrets;
+use harvest_shared::content::Content;
+use ipnet::IpNet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Args, Clone, Debug)]
 pub struct SidecarConfig {
-    /// HTTP listen address (port 0 picks a free port; the bound address is printed).
+    /// Public HTTP(S) listen address for players (port 0 picks a free port; the bound address
+    /// is printed).
     #[arg(
         long = "bind",
         env = "HARVEST_SIDECAR_BIND",
         default_value = "127.0.0.1:8080"
     )]
     pub bind: SocketAddr,
+
+    /// Serve the shard-only `/internal/*` routes on this address only (the public listener
+    /// then answers 404 for them). Keep it on a private network; never publish it. Without it,
+    /// `/internal/*` is served on the public listener behind the service secret.
+    #[arg(long = "internal-bind", env = "HARVEST_INTERNAL_BIND")]
+    pub internal_bind: Option<SocketAddr>,
 
     /// sqlite://PATH (created if missing) or postgres://USER@HOST:PORT/DB.
     /// Default: SQLite at DATA_DIR/harvest.db.
@@ -25,6 +37,31 @@ pub struct SidecarConfig {
     /// Directory for the SQLite database and generated dev secrets.
     #[arg(long = "data-dir", env = "HARVEST_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+
+    /// Directory of the designer content (*.ron); the start zone and start coins of new
+    /// players come from it, exactly as on the shards.
+    #[arg(
+        long = "content-dir",
+        env = "HARVEST_CONTENT_DIR",
+        default_value = "./assets/data"
+    )]
+    pub content_dir: PathBuf,
+
+    /// Serve HTTPS on the public listener with this PEM certificate chain (needs --tls-key).
+    #[arg(long = "tls-cert", env = "HARVEST_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long = "tls-key", env = "HARVEST_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For header is believed.
+    /// Empty (the default): the client IP is always the TCP peer.
+    #[arg(
+        long = "trusted-proxies",
+        env = "HARVEST_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 
     /// HMAC key for access tokens, 64 hex chars. Without it (and without the file) a dev key is
     /// generated in the data dir.
@@ -63,6 +100,11 @@ pub struct SidecarConfig {
     /// Refresh token (session) lifetime in seconds.
     #[arg(long, env = "HARVEST_REFRESH_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_ttl_secs: u64,
+    /// A refresh token presented again within this many seconds of its first use is a race
+    /// between two requests of the same client (clean 401); later, it is a stolen copy and
+    /// the whole session is revoked.
+    #[arg(long, env = "HARVEST_REFRESH_REUSE_GRACE_SECS", default_value_t = 10)]
+    pub refresh_reuse_grace_secs: u64,
     /// Connect token expiry in seconds (1–30).
     #[arg(long, env = "HARVEST_CONNECT_TOKEN_SECS", default_value_t = 30)]
     pub connect_token_secs: u32,
@@ -70,33 +112,66 @@ pub struct SidecarConfig {
     #[arg(long, env = "HARVEST_NETCODE_TIMEOUT_SECS", default_value_t = 10)]
     pub netcode_timeout_secs: u32,
 
-    /// Login attempts allowed per client IP per minute (burst of the same size).
+    /// Login attempts per client IP per minute, over all accounts (IPv6: per /64).
     #[arg(long, env = "HARVEST_LOGIN_PER_IP_PER_MINUTE", default_value_t = 60)]
     pub login_per_ip_per_minute: u32,
-    /// Login attempts allowed per account per minute (burst of the same size).
+    /// Login attempts per account from one client IP per minute: the strict limit against
+    /// guessing, which a stranger elsewhere cannot spend for the owner.
+    #[arg(
+        long,
+        env = "HARVEST_LOGIN_PER_ACCOUNT_IP_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub login_per_account_ip_per_minute: u32,
+    /// Login attempts per account per minute from all IPs together: the loose limit against
+    /// distributed guessing, well above what one IP may send.
     #[arg(
         long,
         env = "HARVEST_LOGIN_PER_ACCOUNT_PER_MINUTE",
-        default_value_t = 10
+        default_value_t = 200
     )]
     pub login_per_account_per_minute: u32,
-    /// Registrations allowed per client IP per minute (burst of the same size).
+    /// Registrations allowed per client IP per minute.
     #[arg(long, env = "HARVEST_REGISTER_PER_IP_PER_MINUTE", default_value_t = 30)]
     pub register_per_ip_per_minute: u32,
+    /// Token refreshes allowed per client IP per minute.
+    #[arg(long, env = "HARVEST_REFRESH_PER_IP_PER_MINUTE", default_value_t = 120)]
+    pub refresh_per_ip_per_minute: u32,
+    /// `/v1/play` calls allowed per account per minute (each mints a connect token).
+    #[arg(
+        long,
+        env = "HARVEST_PLAY_PER_ACCOUNT_PER_MINUTE",
+        default_value_t = 30
+    )]
+    pub play_per_account_per_minute: u32,
+    /// `/v1/play` calls allowed per client IP per minute.
+    #[arg(long, env = "HARVEST_PLAY_PER_IP_PER_MINUTE", default_value_t = 120)]
+    pub play_per_ip_per_minute: u32,
     /// Concurrent argon2 hashes (default: number of CPUs).
     #[arg(long, env = "HARVEST_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
 
-    /// Zone for players who have never been saved.
-    #[arg(long, env = "HARVEST_START_ZONE", default_value = "meadow")]
-    pub start_zone: String,
+    /// A connection must send its complete request headers within this many seconds.
+    #[arg(long, env = "HARVEST_HEADER_READ_TIMEOUT_SECS", default_value_t = 5)]
+    pub header_read_timeout_secs: u64,
+    /// A request (body included) must be answered within this many seconds (408 beyond).
+    #[arg(long, env = "HARVEST_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Requests handled at once per listener; beyond it the sidecar answers 503 `busy` at once.
+    #[arg(long, env = "HARVEST_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
+    pub max_concurrent_requests: usize,
+
     /// A shard registration lapses after this many seconds without renewal.
     #[arg(long, env = "HARVEST_SHARD_TTL_SECS", default_value_t = 15)]
     pub shard_ttl_secs: u64,
+    /// How often expired sessions, used refresh tokens and dead shard rows are pruned.
+    #[arg(long, env = "HARVEST_PRUNE_INTERVAL_SECS", default_value_t = 300)]
+    pub prune_interval_secs: u64,
 }
 
 impl SidecarConfig {
-    /// Defaults for tests and embedding: port 0, SQLite in `data_dir`.
+    /// Defaults for tests and embedding: port 0, SQLite in `data_dir`, the repository's content
+    /// (when `HARVEST_CONTENT_DIR` is not set).
     pub fn for_data_dir(data_dir: impl Into<PathBuf>) -> Self {
         use clap::Parser;
         #[derive(Parser)]
@@ -117,23 +192,39 @@ impl SidecarConfig {
     }
 }
 
-/// Validated configuration with secrets loaded.
+/// Per-minute attempt limits (see `auth::limits`).
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimits {
+    pub login_per_ip: u32,
+    pub login_per_account_ip: u32,
+    pub login_per_account: u32,
+    pub register_per_ip: u32,
+    pub refresh_per_ip: u32,
+    pub play_per_account: u32,
+    pub play_per_ip: u32,
+}
+
+/// Validated configuration with secrets and content loaded.
 #[derive(Clone)]
 pub struct Resolved {
     pub database_url: String,
+    pub content: Arc<Content>,
     pub jwt_secret: [u8; 32],
     pub service_secret: [u8; 32],
     pub netcode_key: [u8; 32],
+    pub trusted_proxies: Vec<IpNet>,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    pub refresh_reuse_grace_secs: u64,
     pub connect_token_secs: u32,
     pub netcode_timeout_secs: u32,
-    pub login_per_ip_per_minute: u32,
-    pub login_per_account_per_minute: u32,
-    pub register_per_ip_per_minute: u32,
+    pub limits: RateLimits,
     pub hash_concurrency: usize,
-    pub start_zone: String,
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
     pub shard_ttl_secs: u64,
+    pub prune_interval: Duration,
 }
 
 impl Resolved {
@@ -157,12 +248,53 @@ impl Resolved {
         if c.access_ttl_secs == 0 || c.refresh_ttl_secs == 0 {
             bail!("token lifetimes must be at least 1 second");
         }
-        if c.login_per_ip_per_minute == 0
-            || c.login_per_account_per_minute == 0
-            || c.register_per_ip_per_minute == 0
+        let limits = RateLimits {
+            login_per_ip: c.login_per_ip_per_minute,
+            login_per_account_ip: c.login_per_account_ip_per_minute,
+            login_per_account: c.login_per_account_per_minute,
+            register_per_ip: c.register_per_ip_per_minute,
+            refresh_per_ip: c.refresh_per_ip_per_minute,
+            play_per_account: c.play_per_account_per_minute,
+            play_per_ip: c.play_per_ip_per_minute,
+        };
+        if [
+            limits.login_per_ip,
+            limits.login_per_account_ip,
+            limits.login_per_account,
+            limits.register_per_ip,
+            limits.refresh_per_ip,
+            limits.play_per_account,
+            limits.play_per_ip,
+        ]
+        .contains(&0)
         {
-            bail!("login and registration limits must be at least 1 per minute");
+            bail!("every rate limit (--*-per-minute) must be at least 1 per minute");
         }
+        if c.header_read_timeout_secs == 0 || c.request_timeout_secs == 0 {
+            bail!("--header-read-timeout-secs and --request-timeout-secs must be at least 1");
+        }
+        if c.max_concurrent_requests == 0 {
+            bail!("--max-concurrent-requests must be at least 1");
+        }
+        let trusted_proxies = c
+            .trusted_proxies
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .with_context(|| {
+                        format!("--trusted-proxies: '{s}' is not a CIDR (e.g. 10.0.0.0/8) or an IP")
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let content = Content::load(&c.content_dir).with_context(|| {
+            format!(
+                "loading content from {} (--content-dir)",
+                c.content_dir.display()
+            )
+        })?;
         let key = |what: &str, v: &Option<String>, f: &Option<PathBuf>, name: &str| {
             let (k, source) =
                 secrets::resolve_key(what, v.as_deref(), f.as_deref(), &c.data_dir, name)
@@ -180,6 +312,7 @@ impl Resolved {
         };
         Ok(Resolved {
             database_url: url,
+            content: Arc::new(content),
             jwt_secret: key(
                 "access-token secret",
                 &c.jwt_secret,
@@ -198,13 +331,13 @@ impl Resolved {
                 &c.netcode_key_file,
                 "netcode.key",
             )?,
+            trusted_proxies,
             access_ttl_secs: c.access_ttl_secs,
             refresh_ttl_secs: c.refresh_ttl_secs,
+            refresh_reuse_grace_secs: c.refresh_reuse_grace_secs,
             connect_token_secs: c.connect_token_secs,
             netcode_timeout_secs: c.netcode_timeout_secs,
-            login_per_ip_per_minute: c.login_per_ip_per_minute,
-            login_per_account_per_minute: c.login_per_account_per_minute,
-            register_per_ip_per_minute: c.register_per_ip_per_minute,
+            limits,
             hash_concurrency: c
                 .hash_concurrency
                 .unwrap_or_else(|| {
@@ -213,8 +346,11 @@ impl Resolved {
                         .unwrap_or(2)
                 })
                 .max(1),
-            start_zone: c.start_zone.clone(),
+            header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
+            request_timeout: Duration::from_secs(c.request_timeout_secs),
+            max_concurrent_requests: c.max_concurrent_requests,
             shard_ttl_secs: c.shard_ttl_secs.max(1),
+            prune_interval: Duration::from_secs(c.prune_interval_secs.max(1)),
         })
     }
 }

@@ -31,6 +31,8 @@ pub enum ApiError {
     NoShard(String),
     #[error("server is busy; retry shortly")]
     Busy,
+    #[error("the request took too long")]
+    Timeout,
     #[error("database is unreachable")]
     NotReady,
     #[error("internal error")]
@@ -60,6 +62,7 @@ impl ApiError {
             RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             NoShard(_) => (StatusCode::SERVICE_UNAVAILABLE, "no_shard"),
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -94,11 +97,16 @@ impl IntoResponse for ApiError {
             field,
         };
         let mut resp = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            resp.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        // Tell well-behaved clients when to come back instead of hammering.
+        let retry_after = match self {
+            ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
+            ApiError::Busy => Some(1),
+            ApiError::NoShard(_) | ApiError::NotReady => Some(5),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

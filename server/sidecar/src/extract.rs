@@ -35,27 +35,38 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         use serde_json::error::Category;
-        match e.classify() {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
             Category::Data => {
-                let msg = e.to_string();
-                let field = msg
-                    .split('`')
-                    .nth(1)
-                    .filter(|_| msg.contains("field"))
-                    .unwrap_or("body")
-                    .to_owned();
+                // A missing field is reported at its parent; name the field itself.
+                let msg = inner.to_string();
+                let missing = msg
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next());
+                let field = match (missing, path.as_str()) {
+                    (Some(name), "." | "") => name.to_owned(),
+                    (Some(name), parent) => format!("{parent}.{name}"),
+                    (None, "." | "") => "body".to_owned(),
+                    (None, p) => p.to_owned(),
+                };
                 ApiError::Validation {
                     field,
                     message: msg,
                 }
             }
             Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::MalformedJson(e.to_string())
+                ApiError::MalformedJson(inner.to_string())
             }
         }
-    })
+    })?;
+    // Trailing bytes after the JSON value are malformed input too.
+    de.end()
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -83,9 +94,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .tokens
             .verify_access(token)
             .ok_or(ApiError::Unauthorized)?;
+        // The session must be live *and* belong to the token's subject.
         if !state
             .db
-            .session_is_live(&claims.sid, crate::db::now_secs())
+            .session_is_live(&claims.sid, account, crate::db::now_secs())
             .await?
         {
             return Err(ApiError::Unauthorized);
@@ -118,19 +130,33 @@ impl FromRequestParts<AppState> for ShardAuth {
     }
 }
 
-/// The peer IP of the connection (loopback when the server runs without connect info).
+/// The client's IP: the TCP peer, or, when the peer is one of `--trusted-proxies`, the
+/// address it forwarded for (see [`crate::net::client_ip`]). Loopback when the server runs
+/// without connect info (unit tests through `oneshot`).
 pub struct ClientIp(pub std::net::IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         use axum::extract::ConnectInfo;
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-        Ok(ClientIp(ip))
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(ClientIp(crate::net::client_ip(
+            peer,
+            forwarded,
+            &state.cfg.trusted_proxies,
+        )))
     }
 }

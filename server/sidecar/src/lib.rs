@@ -1,39 +1,40 @@
 //! # harvest_sidecar
 //!
 //! The small HTTP service beside the zone shards. It owns accounts, sessions and tokens, mints
-//! netcode connect tokens, keeps the shard directory, and persists player state. It is stateless
-//! apart from its database, so several replicas can run behind one Service.
+//! netcode connect tokens, keeps the shard directory, and persists player state under
+//! ownership leases. It is stateless apart from its database, so several replicas can run
+//! behind one Service.
 //!
 //! Layout:
 //!
 //! | module        | owns                                                                  |
 //! |---------------|-----------------------------------------------------------------------|
-//! | [`config`]    | the clap `SidecarConfig` (every flag has an env var)                  |
-//! | [`secrets`]   | where keys come from: env, file, or a generated dev key in the data dir |
+//! | [`config`]    | the clap `SidecarConfig` (every flag has an env var) and its `Resolved` form |
 //! | [`error`]     | `ApiError`: every failure as JSON `{error, message}`, never internals |
-//! | [`extract`]   | request extractors: JSON bodies, bearer users, the shard secret       |
-//! | [`auth`]      | password hashing pool, access/refresh tokens, login rate limits       |
+//! | [`extract`]   | request extractors: JSON bodies, bearer users, the shard secret, client IP |
+//! | [`net`]       | client IPs behind trusted proxies; rate-limit keys (IPv6 per /64)     |
+//! | [`auth`]      | password hashing pool, access/refresh tokens, rate limits             |
 //! | [`db`]        | the SQLite / PostgreSQL pool, migrations and one module per table area |
-//! | [`routes`]    | one module per route area, plus the OpenAPI document                  |
+//! | [`routes`]    | one module per route area; public and internal routers; OpenAPI       |
+//! | [`serve`]     | listeners: header-read timeouts, TLS, graceful stop                   |
 //!
-//! [`app`] builds the `Router` from an [`AppState`]; [`Sidecar::start`] binds and serves it.
-//! Tests, `harvest-sidecar` and the all-in-one `harvest-server` all go through `Sidecar::start`.
-//! This crate never depends on the shard crate.
+//! [`Sidecar::start`] binds and serves; tests, `harvest-sidecar` and the all-in-one
+//! `harvest-server` all go through it. Secrets and logging come from `harvest_ops`. This crate
+//! never depends on the shard crate.
 
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod net;
 pub mod routes;
-pub mod secrets;
-pub mod telemetry;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::SidecarConfig;
-pub use routes::app;
 
 /// Everything a request handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -42,11 +43,11 @@ pub struct AppState {
     pub cfg: Arc<config::Resolved>,
     pub hasher: auth::password::Hasher,
     pub tokens: Arc<auth::tokens::TokenKeys>,
-    pub limits: Arc<auth::limits::LoginLimits>,
+    pub limits: Arc<auth::limits::Limits>,
 }
 
 impl AppState {
-    /// Connect to the database, run migrations and resolve secrets.
+    /// Load content, resolve secrets, connect to the database and run migrations.
     pub async fn new(cfg: &SidecarConfig) -> anyhow::Result<Self> {
         let resolved = config::Resolved::from_config(cfg)?;
         let db = db::Db::connect(&resolved.database_url).await?;
@@ -54,77 +55,112 @@ impl AppState {
             db,
             hasher: auth::password::Hasher::new(resolved.hash_concurrency),
             tokens: Arc::new(auth::tokens::TokenKeys::new(&resolved.jwt_secret)),
-            limits: Arc::new(auth::limits::LoginLimits::new(
-                resolved.login_per_ip_per_minute,
-                resolved.login_per_account_per_minute,
-                resolved.register_per_ip_per_minute,
-            )),
+            limits: Arc::new(auth::limits::Limits::new(&resolved.limits)),
             cfg: Arc::new(resolved),
         })
     }
 }
 
-/// A running sidecar: its bound address and a handle to stop it.
+/// A running sidecar: its bound addresses and a handle to stop it.
 pub struct Sidecar {
+    /// The public listener (players).
     pub addr: SocketAddr,
+    /// Where `/internal/*` is served: the internal listener, or `addr` when there is none.
+    pub internal_addr: SocketAddr,
+    /// The public listener speaks HTTPS.
+    pub tls: bool,
     pub state: AppState,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    listeners: Vec<serve::Listener>,
+    /// Errors of listeners that stopped on their own.
+    failures: tokio::sync::mpsc::UnboundedReceiver<anyhow::Error>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Sidecar {
-    /// Bind `cfg.bind` (port 0 picks a free port) and serve until [`Sidecar::stop`].
+    /// Bind `cfg.bind` (and `cfg.internal_bind`; port 0 picks a free port) and serve until
+    /// [`Sidecar::stop`].
     pub async fn start(cfg: &SidecarConfig) -> anyhow::Result<Sidecar> {
-        use anyhow::Context as _;
         let state = AppState::new(cfg).await?;
-        let listener = tokio::net::TcpListener::bind(cfg.bind)
-            .await
-            .with_context(|| format!("cannot bind HTTP address {}", cfg.bind))?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let router = app(state.clone());
-        auth::limits::spawn_housekeeping(state.limits.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
-        });
-        tracing::info!(%addr, database = %state.db.backend(), "sidecar listening");
+        let separate = cfg.internal_bind.is_some();
+        let routers = routes::routers(state.clone(), separate);
+        let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+            (Some(cert), Some(key)) => Some(serve::load_tls(cert, key).await?),
+            _ => None,
+        };
+        let (fail_tx, failures) = tokio::sync::mpsc::unbounded_channel();
+        let public = serve::Listener::start(
+            cfg.bind,
+            routers.public,
+            tls.clone(),
+            &state.cfg,
+            fail_tx.clone(),
+        )
+        .await?;
+        let mut listeners = vec![];
+        let addr = public.addr;
+        let internal_addr = match cfg.internal_bind {
+            Some(bind) => {
+                let internal =
+                    serve::Listener::start(bind, routers.internal, None, &state.cfg, fail_tx)
+                        .await?;
+                let a = internal.addr;
+                listeners.push(internal);
+                a
+            }
+            None => addr,
+        };
+        listeners.insert(0, public);
+        let background = vec![
+            auth::limits::spawn_housekeeping(state.limits.clone()),
+            db::spawn_pruner(state.db.clone(), state.cfg.clone()),
+        ];
+        tracing::info!(%addr, %internal_addr, tls = tls.is_some(), database = %state.db.backend(), "sidecar listening");
         Ok(Sidecar {
             addr,
+            internal_addr,
+            tls: tls.is_some(),
             state,
-            shutdown: Some(tx),
-            task,
+            listeners,
+            failures,
+            background,
         })
     }
 
-    /// `http://ADDR`, for clients in the same process.
+    /// The public base URL, `http(s)://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// Stop accepting, finish in-flight requests, close the pool.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+    /// The base URL shards use for `/internal/*`.
+    pub fn internal_url(&self) -> String {
+        if self.internal_addr == self.addr {
+            self.url()
+        } else {
+            format!("http://{}", self.internal_addr)
         }
-        (&mut self.task).await??;
+    }
+
+    /// Stop accepting, finish in-flight requests (up to a few seconds), close the pool.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        for task in &self.background {
+            task.abort();
+        }
+        for listener in self.listeners {
+            listener.stop().await?;
+        }
         self.state.db.close().await;
         Ok(())
     }
 
-    /// Serve until `signal` completes, then stop gracefully (used by `harvest-sidecar`).
+    /// Serve until `signal` completes (or a listener fails), then stop gracefully (used by
+    /// `harvest-sidecar`).
     pub async fn run_until(
         mut self,
         signal: impl std::future::Future<Output = ()>,
     ) -> anyhow::Result<()> {
         tokio::select! {
-            r = &mut self.task => { r??; Ok(()) }
+            Some(e) = self.failures.recv() => Err(e.context("a listener stopped")),
             _ = signal => {
                 tracing::info!(addr = %self.addr, "shutting down");
                 self.stop().await

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use harvest_sidecar::telemetry::{self, LogFormat};
+use harvest_ops::telemetry::{self, LogFormat};
 use harvest_sidecar::{Sidecar, SidecarConfig};
 
 /// Harvest Battles sidecar: accounts, login, connect tokens, shard directory, persistence.
@@ -35,6 +35,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         sidecar.url(),
         sidecar.state.db.backend()
     );
+    if sidecar.internal_addr != sidecar.addr {
+        println!(
+            "  internal routes (shards only): {}",
+            sidecar.internal_url()
+        );
+    }
     sidecar.run_until(shutdown_signal()).await
 }
 

@@ -1,91 +1,53 @@
-//! Applies farming intents with the pure rules of `harvest_shared::farming`. A rule that
-//! refuses changes nothing (and marks nothing changed, so nothing is replicated or saved); the
-//! reason goes back to the client as a typed [`RejectReason`].
+//! Applies farming requests with the one pure rule, `harvest_shared::farming::apply`. A rule
+//! that refuses changes nothing (and marks nothing changed, so nothing is replicated or saved);
+//! the reason goes back to the client as a typed [`RejectReason`].
 
 use super::clock::GameClock;
-use super::players::Player;
-use super::shutdown::ShutdownState;
-use super::{GameContent, TickSet};
+use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::player::Player;
+use super::shutdown::ShardState;
+use super::{GameContent, TickSet, now};
 use bevy::prelude::*;
-use harvest_shared::farming::{self, Farm, Inventory};
-use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::farming::{self, Farm, FarmAction, FarmState, Inventory};
 use harvest_shared::protocol::{ActionNotice, RejectReason};
 use tracing::trace;
 
-/// A farming intent, as received from a client (already stripped of transport details).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Intent {
-    Plant { plot: PlotId, crop: CropId },
-    Water { plot: PlotId },
-    Harvest { plot: PlotId },
-}
-
-/// One intent from one link.
-#[derive(Clone, Debug)]
-pub struct IntentFrom {
-    pub link: Entity,
-    /// The link's player, if loaded.
-    pub player: Option<Entity>,
-    pub request_id: u32,
-    pub intent: Intent,
-}
-
-/// Intents waiting to be applied this frame.
-#[derive(Resource, Default)]
-pub struct Intents(pub Vec<IntentFrom>);
-
-/// Answers waiting to be sent this frame: (link, notice).
-#[derive(Resource, Default)]
-pub struct Notices(pub Vec<(Entity, ActionNotice)>);
-
-/// Counters since start.
-#[derive(Resource, Default, Debug, Clone, Copy)]
-pub struct ActionStats {
-    pub accepted: u64,
-    pub rejected: u64,
-}
-
-fn apply_intents(
-    mut intents: ResMut<Intents>,
-    mut notices: ResMut<Notices>,
-    mut stats: ResMut<ActionStats>,
+#[allow(clippy::too_many_arguments)]
+fn apply_requests(
+    mut incoming: MessageReader<Incoming<FarmAction>>,
+    mut answers: MessageWriter<Answer>,
+    mut stats: ResMut<RequestStats>,
     mut players: Query<(&mut Player, &mut Farm, &mut Inventory)>,
     content: Res<GameContent>,
     clock: Res<GameClock>,
-    shutdown: Res<ShutdownState>,
+    state: Res<State<ShardState>>,
+    time: Res<Time<Real>>,
 ) {
-    let now = clock.now;
-    for IntentFrom {
-        link,
-        player,
-        request_id,
-        intent,
-    } in intents.0.drain(..)
-    {
-        let result = match player.and_then(|p| players.get_mut(p).ok()) {
+    let running = *state.get() == ShardState::Running;
+    for req in incoming.read() {
+        let result = match req.player.and_then(|p| players.get_mut(p).ok()) {
             None => Err(RejectReason::NotReady),
-            Some(_) if !matches!(*shutdown, ShutdownState::Running) => Err(RejectReason::NotReady),
+            // Draining: the final snapshot is taken; nothing may change after it.
+            Some(_) if !running => Err(RejectReason::NotReady),
             Some((mut p, mut farm, mut inv)) => {
-                // Work on the inner values so a refused intent does not trip change detection.
-                let (f, i) = (
-                    farm.bypass_change_detection(),
-                    inv.bypass_change_detection(),
+                // Work on the inner values so a refused request does not trip change detection.
+                let outcome = farming::apply(
+                    &req.action,
+                    FarmState {
+                        farm: farm.bypass_change_detection(),
+                        inventory: inv.bypass_change_detection(),
+                    },
+                    &content.0,
+                    clock.now,
                 );
-                let outcome = match &intent {
-                    Intent::Plant { plot, crop } => {
-                        farming::plant(f, i, *plot, crop, &content.0, now)
-                    }
-                    Intent::Water { plot } => farming::water(f, *plot, &content.0, now),
-                    Intent::Harvest { plot } => farming::harvest(f, i, *plot, &content.0, now),
-                };
                 match outcome {
                     Ok(event) => {
                         farm.set_changed();
-                        if !matches!(intent, Intent::Water { .. }) {
+                        if event.touches_inventory() {
                             inv.set_changed();
                         }
-                        p.mark_dirty();
-                        trace!(account = %p.account, ?event, "intent applied");
+                        p.mark_dirty(now(&time));
+                        trace!(account = %p.account, ?event, "applied");
                         Ok(())
                     }
                     Err(e) => Err(RejectReason::Farm(e)),
@@ -97,17 +59,21 @@ fn apply_intents(
         } else {
             stats.rejected += 1;
         }
-        notices.0.push((link, ActionNotice { request_id, result }));
+        answers.write(Answer {
+            link: req.link,
+            notice: ActionNotice {
+                request_id: req.request_id,
+                result,
+            },
+        });
     }
 }
 
 pub(crate) fn plugin(app: &mut App) {
-    app.init_resource::<Intents>()
-        .init_resource::<Notices>()
-        .init_resource::<ActionStats>();
+    intake::<FarmAction>(app);
     app.add_systems(
         Update,
-        apply_intents
+        apply_requests
             .in_set(TickSet::Simulate)
             .after(super::players::PlayersSet),
     );

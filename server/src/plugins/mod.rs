@@ -1,14 +1,42 @@
 //! The shard's features, one plugin each, aggregated by [`ServerPlugin`]. Every frame runs
 //! `Receive → Simulate → Persist → Send` ([`TickSet`]) in `Update`; lightyear's own receive and
-//! send run in `PreUpdate` / `PostUpdate` around them.
+//! send run in `PreUpdate` / `PostUpdate` around them. Plugins talk through Bevy `Message`s
+//! (joins, leaves, requests, answers, kicks), never by reaching into each other's resources.
+//!
+//! | plugin          | owns                                                                  |
+//! |-----------------|-----------------------------------------------------------------------|
+//! | [`clock`]       | absolute world time for the rules ([`clock::GameClock`])              |
+//! | [`player`]      | data only: the `Session` and `Player` components, lifecycle messages |
+//! | [`players`]     | joining (lease + load), taking over, leaving, letting go on refusal  |
+//! | [`persistence`] | the save queue (coalesced, chunked, compare-and-swap) and load lane  |
+//! | [`directory`]   | the shard's heartbeat in the sidecar's directory; logouts to end     |
+//! | [`intents`]     | per-feature request intake with a token bucket per link; answers out |
+//! | [`farming`]     | applying `FarmAction`s with `harvest_shared::farming::apply`          |
+//! | [`transport`]   | the netcode server over UDP, socket buffers, the unauthenticated-link reaper |
+//! | [`sessions`]    | authenticated links ↔ accounts, kicks                                 |
+//! | [`replication`] | each farm replicated to its owner only, paused when idle             |
+//! | [`shutdown`]    | [`ShardState`]: SIGTERM → save, confirm, kick, stop, exit code        |
+//! | [`admin`]       | `/healthz` and `/readyz` on `--admin-bind`                            |
+//! | [`stats`]       | tick duration percentiles, CPU and memory, logged every 10 s          |
+//!
+//! Systems read time from Bevy's `Time<Real>` (never `Instant::now()`), so tests advance time
+//! instead of sleeping.
 
+pub mod admin;
 pub mod clock;
+pub mod directory;
 pub mod farming;
-pub mod network;
+pub mod intents;
 pub mod persistence;
+pub mod player;
 pub mod players;
+pub mod replication;
+pub mod sessions;
 pub mod shutdown;
 pub mod stats;
+pub mod transport;
+
+pub use shutdown::ShardState;
 
 use crate::config::ShardSettings;
 use bevy::prelude::*;
@@ -18,13 +46,13 @@ use std::sync::Arc;
 /// Order of the shard's own work within a frame.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TickSet {
-    /// Drain network intents and background replies into queues.
+    /// Drain network requests and background replies into messages.
     Receive,
-    /// Apply intents with the pure rules; spawn and release players.
+    /// Spawn and release players; apply requests with the pure rules.
     Simulate,
-    /// Hand dirty state to the persistence worker.
+    /// Hand changed state to the save queue and send due batches.
     Persist,
-    /// Send notices and kicks.
+    /// Send answers and kicks; point replication.
     Send,
 }
 
@@ -35,6 +63,11 @@ pub struct GameContent(pub Arc<Content>);
 /// The settings the app was built with.
 #[derive(Resource, Clone)]
 pub struct Settings(pub ShardSettings);
+
+/// Seconds since the app started, from Bevy's real-time clock (advanced by hand in tests).
+pub fn now(time: &Time<Real>) -> std::time::Duration {
+    time.elapsed()
+}
 
 /// The shard: every feature plugin, in order.
 pub struct ServerPlugin {
@@ -56,25 +89,19 @@ impl Plugin for ServerPlugin {
         app.insert_resource(GameContent(self.settings.content.clone()));
         app.insert_resource(Settings(self.settings.clone()));
         clock::plugin(app);
-        persistence::plugin(app);
-        players::plugin(app);
-        farming::plugin(app);
+        player::plugin(app);
         shutdown::plugin(app);
+        persistence::plugin(app);
+        directory::plugin(app);
+        players::plugin(app);
+        intents::plugin(app);
+        farming::plugin(app);
         stats::plugin(app);
+        admin::plugin(app);
         if self.settings.network {
-            network::plugin(app);
-        } else {
-            // Nobody sends these without a network; drop them each frame (benches, app tests).
-            app.add_systems(
-                Last,
-                |mut n: ResMut<farming::Notices>,
-                 mut k: ResMut<players::Kicks>,
-                 mut a: ResMut<players::Attached>| {
-                    n.0.clear();
-                    k.0.clear();
-                    a.0.clear();
-                },
-            );
+            transport::plugin(app);
+            sessions::plugin(app);
+            replication::plugin(app);
         }
     }
 }

@@ -1,96 +1,85 @@
-//! Player lifecycle: a session (one authenticated link) asks for its account; the state is
-//! loaded through persistence; the player entity (`Player`, `PlayerInfo`, `Farm`, `Inventory`)
-//! is spawned and attached to the link; when the link goes, the state is saved and the entity
-//! released. The same account connecting again takes its live entity over, so two links never
-//! drive one farm and nothing is loaded twice.
+//! Player lifecycle: a session (one authenticated link) asks for its account; the shard takes
+//! the account's ownership lease and loads its state; the player entity is spawned and attached
+//! to the link; when the link goes, a last save releases the lease and the entity is despawned.
 //!
-//! This plugin knows nothing about sockets: the network plugin pushes [`Joins`] and [`Leaves`]
-//! and acts on [`Attached`] and [`Kicks`]; benches push joins for fake links.
+//! - The same account connecting again *here* takes its live entity over: two links never
+//!   drive one farm, and nothing is loaded twice.
+//! - An account whose last save from this shard is still outstanding (it left a moment ago) is
+//!   loaded only once that save is settled, so it always loads its newest state.
+//! - While the sidecar is unreachable, or the shard is draining, new sessions are refused with
+//!   a typed reason instead of being left waiting.
+//! - A refused save ([`SaveRefused`]: another shard loaded the player since) stops the player
+//!   here at once: no more requests are taken, nothing more is saved, and the link is told why.
+//! - A logout elsewhere ([`EndSession`]) disconnects the player after a normal final save.
+//!
+//! This plugin knows nothing about sockets: it reads [`Joined`] and [`Left`] and writes
+//! [`Attached`] and [`Kick`]; offline tests write the joins themselves.
 
-use super::persistence::{Job, LoadReplies, Persistence, snapshot};
-use super::{GameContent, TickSet};
+use super::persistence::{Backend, Job, Leased, SaveQueue, SaveRefused, SidecarHealth};
+use super::player::{Attached, Joined, Kick, Left, Player, Session, snapshot};
+use super::shutdown::ShardState;
+use super::{GameContent, TickSet, now};
+use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
-use harvest_shared::api::PlayerSave;
 use harvest_shared::farming::{Farm, Inventory};
-use harvest_shared::ids::{AccountId, ZoneId};
+use harvest_shared::ids::AccountId;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
-use std::time::Instant;
-use tracing::{error, info};
+use std::time::Duration;
+use tracing::{info, warn};
 
-/// On a link entity: the account it authenticated as, and its player entity once loaded.
-#[derive(Component, Debug, Clone)]
-pub struct Session {
-    pub account: AccountId,
-    pub player: Option<Entity>,
-}
+/// A session waiting for its state longer than this is refused as unavailable.
+pub const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// On a player entity: server-only bookkeeping (not replicated).
-#[derive(Component, Debug)]
-pub struct Player {
-    pub account: AccountId,
-    pub link: Option<Entity>,
-    /// Version of the last save handed to persistence (or loaded).
-    pub version: i64,
-    /// When the oldest unsaved change happened.
-    pub dirty_since: Option<Instant>,
-}
+/// End the game session of `account` on this shard (its owner logged out).
+#[derive(Message, Debug, Clone)]
+pub struct EndSession(pub AccountId);
 
-impl Player {
-    pub fn mark_dirty(&mut self) {
-        self.dirty_since.get_or_insert_with(Instant::now);
-    }
-
-    /// The next versioned save of `state`; clears the dirty mark.
-    pub fn next_save(&mut self, state: PlayerState) -> PlayerSave {
-        self.version += 1;
-        self.dirty_since = None;
-        PlayerSave {
-            account_id: self.account,
-            version: self.version,
-            state,
-        }
-    }
+/// A session waiting for its player.
+#[derive(Debug, Clone, Copy)]
+pub struct Loading {
+    pub link: Entity,
+    pub since: Duration,
+    /// The lease request has been sent (false: waiting for an earlier save to settle).
+    pub requested: bool,
 }
 
 /// Who is online or loading on this shard.
 #[derive(Resource, Default, Debug)]
 pub struct Players {
     pub online: HashMap<AccountId, Entity>,
-    /// Account → the link waiting for its load.
-    pub loading: HashMap<AccountId, Entity>,
+    pub loading: HashMap<AccountId, Loading>,
 }
 
-/// Links that authenticated this frame.
-#[derive(Resource, Default)]
-pub struct Joins(pub Vec<(AccountId, Entity)>);
-/// Links that went away this frame.
-#[derive(Resource, Default)]
-pub struct Leaves(pub Vec<(AccountId, Entity)>);
-/// Players attached to a link this frame (the network plugin points replication at the link).
-#[derive(Resource, Default)]
-pub struct Attached(pub Vec<(Entity, Entity, ZoneId)>);
-/// Links to disconnect, with the reason to tell them.
-#[derive(Resource, Default)]
-pub struct Kicks(pub Vec<(Entity, KickReason)>);
+fn refuse(kicks: &mut MessageWriter<Kick>, link: Entity, reason: KickReason) {
+    kicks.write(Kick { link, reason });
+}
 
+#[allow(clippy::too_many_arguments)]
 fn process_joins(
-    mut joins: ResMut<Joins>,
+    mut joins: MessageReader<Joined>,
     mut players: ResMut<Players>,
-    mut persistence: ResMut<Persistence>,
     mut entities: Query<(&mut Player, &PlayerInfo)>,
     mut sessions: Query<&mut Session>,
-    mut attached: ResMut<Attached>,
-    mut kicks: ResMut<Kicks>,
+    mut attached: MessageWriter<Attached>,
+    mut kicks: MessageWriter<Kick>,
+    health: Res<SidecarHealth>,
+    state: Res<State<ShardState>>,
+    time: Res<Time<Real>>,
 ) {
-    for (account, link) in joins.0.drain(..) {
+    let at = now(&time);
+    for &Joined { account, link } in joins.read() {
+        if *state.get() != ShardState::Running {
+            refuse(&mut kicks, link, KickReason::ShuttingDown);
+            continue;
+        }
         if let Some(&player) = players.online.get(&account) {
             let Ok((mut p, info)) = entities.get_mut(player) else {
                 continue;
             };
             if let Some(old) = p.link.replace(link).filter(|old| *old != link) {
-                kicks.0.push((old, KickReason::LoggedInElsewhere));
+                refuse(&mut kicks, old, KickReason::LoggedInElsewhere);
                 if let Ok(mut s) = sessions.get_mut(old) {
                     s.player = None;
                 }
@@ -98,120 +87,240 @@ fn process_joins(
             if let Ok(mut s) = sessions.get_mut(link) {
                 s.player = Some(player);
             }
-            attached.0.push((player, link, info.zone.clone()));
+            attached.write(Attached {
+                player,
+                link,
+                zone: info.zone.clone(),
+            });
             info!(%account, "session took over a live player");
-        } else if let Some(old) = players.loading.insert(account, link) {
-            if old != link {
-                kicks.0.push((old, KickReason::LoggedInElsewhere));
+            continue;
+        }
+        if !health.is_up() {
+            refuse(&mut kicks, link, KickReason::ServiceUnavailable);
+            continue;
+        }
+        match players.loading.get_mut(&account) {
+            Some(waiting) => {
+                // A newer session of the same account: it waits for the same load.
+                if waiting.link != link {
+                    refuse(&mut kicks, waiting.link, KickReason::LoggedInElsewhere);
+                    waiting.link = link;
+                }
             }
-        } else {
-            persistence.send(Job::Load(account));
+            None => {
+                players.loading.insert(
+                    account,
+                    Loading {
+                        link,
+                        since: at,
+                        requested: false,
+                    },
+                );
+            }
         }
     }
 }
 
+/// Send lease requests for sessions whose account has nothing outstanding in the save queue;
+/// give up on sessions that waited too long.
+fn request_loads(
+    mut players: ResMut<Players>,
+    queue: Res<SaveQueue>,
+    mut backend: ResMut<Backend>,
+    mut kicks: MessageWriter<Kick>,
+    time: Res<Time<Real>>,
+) {
+    let at = now(&time);
+    let mut expired = Vec::new();
+    for (account, waiting) in players.loading.iter_mut() {
+        if at.saturating_sub(waiting.since) > LOAD_TIMEOUT {
+            expired.push((*account, waiting.link));
+        } else if !waiting.requested && !queue.holds(*account) {
+            waiting.requested = true;
+            backend.submit(Job::Lease(*account));
+        }
+    }
+    for (account, link) in expired {
+        players.loading.remove(&account);
+        warn!(%account, "load timed out");
+        refuse(&mut kicks, link, KickReason::ServiceUnavailable);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn process_loads(
     mut commands: Commands,
-    mut replies: ResMut<LoadReplies>,
+    mut replies: MessageReader<Leased>,
     mut players: ResMut<Players>,
     mut sessions: Query<&mut Session>,
+    mut queue: ResMut<SaveQueue>,
     content: Res<GameContent>,
-    mut attached: ResMut<Attached>,
-    mut kicks: ResMut<Kicks>,
+    mut attached: MessageWriter<Attached>,
+    mut kicks: MessageWriter<Kick>,
+    time: Res<Time<Real>>,
 ) {
-    for (account, result) in replies.0.drain(..) {
-        let Some(link) = players.loading.remove(&account) else {
+    let at = now(&time);
+    for Leased { account, result } in replies.read() {
+        let account = *account;
+        let Some(waiting) = players.loading.remove(&account) else {
+            // Nobody waits any more (they left); the lease simply lapses to the next load.
             continue;
+        };
+        let link = waiting.link;
+        let lease = match result {
+            Ok(lease) => lease,
+            Err(e) => {
+                warn!(%account, error = %e, "loading player state failed");
+                let reason = match e {
+                    SidecarError::Unavailable(_) => KickReason::ServiceUnavailable,
+                    SidecarError::Rejected { .. } | SidecarError::Crashed(_) => {
+                        KickReason::LoadFailed
+                    }
+                };
+                refuse(&mut kicks, link, reason);
+                continue;
+            }
         };
         let Ok(mut session) = sessions.get_mut(link) else {
             continue;
         };
-        match result {
-            Ok(stored) => {
-                let is_new = stored.state.is_none();
-                let state = stored
-                    .state
-                    .unwrap_or_else(|| PlayerState::new_player(&content.0));
-                let mut player = Player {
-                    account,
-                    link: Some(link),
-                    version: stored.version,
-                    dirty_since: None,
-                };
-                if is_new {
-                    // Persist the starting state right away so the account has a farm on record.
-                    player.mark_dirty();
-                }
-                let zone = state.zone.clone();
-                let entity = commands
-                    .spawn((
-                        player,
-                        PlayerInfo {
-                            account,
-                            zone: zone.clone(),
-                        },
-                        state.farm,
-                        state.inventory,
-                    ))
-                    .id();
-                players.online.insert(account, entity);
-                session.player = Some(entity);
-                attached.0.push((entity, link, zone));
-                info!(%account, version = stored.version, is_new, "player loaded");
-            }
-            Err(e) => {
-                error!(%account, error = %e, "loading player state failed");
-                kicks.0.push((link, KickReason::LoadFailed));
-            }
+        let is_new = lease.state.is_none();
+        let state = lease
+            .state
+            .clone()
+            .unwrap_or_else(|| PlayerState::new_player(&content.0));
+        queue.leased(account, lease.epoch, lease.version);
+        let mut player = Player {
+            account,
+            link: Some(link),
+            epoch: lease.epoch,
+            dirty_since: None,
+        };
+        if is_new {
+            // Put the starting state on record right away.
+            player.mark_dirty(at);
         }
+        let zone = state.zone.clone();
+        let entity = commands
+            .spawn((
+                player,
+                PlayerInfo {
+                    account,
+                    zone: zone.clone(),
+                },
+                state.farm,
+                state.inventory,
+            ))
+            .id();
+        players.online.insert(account, entity);
+        session.player = Some(entity);
+        attached.write(Attached {
+            player: entity,
+            link,
+            zone,
+        });
+        info!(%account, epoch = lease.epoch, version = lease.version, is_new, "player loaded");
     }
 }
 
+/// A link went away: its player's last state goes to the queue (releasing the lease) and the
+/// entity is despawned.
 fn process_leaves(
     mut commands: Commands,
-    mut leaves: ResMut<Leaves>,
+    mut leaves: MessageReader<Left>,
     mut players: ResMut<Players>,
-    mut persistence: ResMut<Persistence>,
-    mut entities: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+    mut queue: ResMut<SaveQueue>,
+    entities: Query<(&Player, &PlayerInfo, &Farm, &Inventory)>,
 ) {
-    for (account, link) in leaves.0.drain(..) {
-        if players.loading.get(&account) == Some(&link) {
+    for &Left { account, link } in leaves.read() {
+        if players
+            .loading
+            .get(&account)
+            .is_some_and(|w| w.link == link)
+        {
             players.loading.remove(&account);
         }
         let Some(&entity) = players.online.get(&account) else {
             continue;
         };
-        let Ok((mut p, info, farm, inv)) = entities.get_mut(entity) else {
+        let Ok((p, info, farm, inv)) = entities.get(entity) else {
             continue;
         };
         if p.link != Some(link) {
             continue; // another link took this player over
         }
-        if p.dirty_since.is_some() {
-            let save = p.next_save(snapshot(info, farm, inv));
-            persistence.send(Job::Save(vec![save]));
-        }
+        queue.push(account, snapshot(info, farm, inv), true);
         players.online.remove(&account);
         commands.entity(entity).despawn();
         info!(%account, "player left");
     }
 }
 
+/// Another load owns the player now: stop it here without saving, and say why.
+fn process_refusals(
+    mut commands: Commands,
+    mut refusals: MessageReader<SaveRefused>,
+    mut players: ResMut<Players>,
+    entities: Query<&Player>,
+    mut sessions: Query<&mut Session>,
+    mut kicks: MessageWriter<Kick>,
+) {
+    for SaveRefused { account, outcome } in refusals.read() {
+        let Some(entity) = players.online.remove(account) else {
+            continue;
+        };
+        warn!(%account, ?outcome, "save refused: this shard no longer owns the player; letting them go");
+        if let Ok(p) = entities.get(entity)
+            && let Some(link) = p.link
+        {
+            if let Ok(mut s) = sessions.get_mut(link) {
+                s.player = None;
+            }
+            refuse(&mut kicks, link, KickReason::SessionMovedElsewhere);
+        }
+        commands.entity(entity).despawn();
+    }
+}
+
+/// The account logged out: disconnect it (the leave saves as usual).
+fn process_end_sessions(
+    mut ends: MessageReader<EndSession>,
+    players: Res<Players>,
+    entities: Query<&Player>,
+    mut kicks: MessageWriter<Kick>,
+) {
+    for EndSession(account) in ends.read() {
+        let link = players
+            .online
+            .get(account)
+            .and_then(|e| entities.get(*e).ok())
+            .and_then(|p| p.link)
+            .or_else(|| players.loading.get(account).map(|w| w.link));
+        if let Some(link) = link {
+            info!(%account, "logged out elsewhere: ending the game session");
+            refuse(&mut kicks, link, KickReason::LoggedOut);
+        }
+    }
+}
+
 pub(crate) fn plugin(app: &mut App) {
-    app.init_resource::<Players>()
-        .init_resource::<Joins>()
-        .init_resource::<Leaves>()
-        .init_resource::<Attached>()
-        .init_resource::<Kicks>();
+    app.init_resource::<Players>().add_message::<EndSession>();
     app.add_systems(
         Update,
-        (process_leaves, process_joins, process_loads)
+        (
+            process_refusals,
+            process_leaves,
+            process_end_sessions,
+            process_joins,
+            request_loads,
+            process_loads,
+        )
             .chain()
             .in_set(TickSet::Simulate)
             .in_set(PlayersSet),
     );
 }
 
-/// The player lifecycle systems, which run before intents are applied.
+/// The player lifecycle systems, which run before requests are applied.
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PlayersSet;

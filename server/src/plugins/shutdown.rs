@@ -1,20 +1,33 @@
-//! Graceful shutdown. On SIGTERM/SIGINT (or [`ShutdownSignal::request`]) the shard leaves the
-//! shard directory and stops taking players, saves every player with unsaved changes, tells every client why with a
-//! `KickNotice`, waits for the saves to be confirmed, stops the netcode server (which sends
-//! disconnect packets) and exits: code 0 when every save was confirmed, 1 otherwise.
+//! Graceful shutdown as a Bevy state machine, [`ShardState`]: `Running → Draining → Stopping`.
+//!
+//! On SIGTERM/SIGINT (or [`ShutdownSignal::request`]):
+//! 1. **Draining.** The shard leaves the directory (no new players are sent here) and refuses
+//!    new sessions and requests. Every player's final state goes to the save queue, releasing
+//!    the lease. The shard waits until the sidecar has confirmed (or refused) every save the
+//!    queue holds, including those of players who left earlier, within the budget
+//!    (`--shutdown-timeout`, minus a margin to say goodbye).
+//! 2. Only then is every client told why (`KickNotice::ShuttingDown`) and disconnected: a
+//!    player who reconnects at once, anywhere, loads the state that was just confirmed.
+//! 3. **Stopping.** The netcode server stops and the app exits: code 0 when every save was
+//!    confirmed and none was refused during this drain, 1 otherwise.
 
-use super::persistence::{Job, Persistence, snapshot};
-use super::players::{Kicks, Player, Players, Session};
+use super::persistence::SaveQueue;
+use super::player::{Kick, Player, Session, snapshot};
+use super::{Settings, TickSet, now};
 use bevy::prelude::*;
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing::{error, info};
 
-/// How long to wait for saves to be confirmed before giving up.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Time kept at the end of the budget for telling clients and stopping.
+const GOODBYE_MARGIN: Duration = Duration::from_millis(1500);
+/// Between the kick notices and stopping the netcode server.
+const KICK_WAIT: Duration = Duration::from_millis(300);
+/// Between stopping the netcode server (disconnect packets) and exiting.
+const STOP_WAIT: Duration = Duration::from_millis(300);
 
 /// Set from a signal handler (or a test) to start draining.
 #[derive(Resource, Clone, Default)]
@@ -29,94 +42,172 @@ impl ShutdownSignal {
     }
 }
 
-#[derive(Resource, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ShutdownState {
+/// The shard's lifecycle.
+#[derive(States, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ShardState {
+    /// Serving players.
     #[default]
     Running,
-    /// Saving and telling clients.
-    Draining { since: Instant },
-    /// Netcode stopped; exit after disconnect packets have gone out.
-    Stopping { since: Instant },
+    /// Saving everyone and waiting for confirmation; no new sessions or requests.
+    Draining,
+    /// Netcode stopped; exiting.
+    Stopping,
+}
+
+/// The drain in progress.
+#[derive(Resource, Debug, Clone)]
+pub struct Drain {
+    pub started: Duration,
+    /// Every save must be answered by then.
+    pub deadline: Duration,
+    /// Refusals counted before the drain began (only those during the drain fail the exit).
+    refused_before: u64,
+    kicked_at: Option<Duration>,
+    stopped_at: Option<Duration>,
+}
+
+impl Drain {
+    /// Saves refused since the drain began.
+    pub fn refused(&self, queue: &SaveQueue) -> u64 {
+        queue.counters.refused - self.refused_before
+    }
+}
+
+fn watch_signal(signal: Res<ShutdownSignal>, mut next: ResMut<NextState<ShardState>>) {
+    if signal.requested() {
+        next.set(ShardState::Draining);
+    }
+}
+
+fn begin_drain(
+    mut commands: Commands,
+    settings: Res<Settings>,
+    time: Res<Time<Real>>,
+    mut queue: ResMut<SaveQueue>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+) {
+    let at = now(&time);
+    let mut saves = 0;
+    for (mut p, info, farm, inv) in &mut players {
+        p.dirty_since = None;
+        if queue.push(p.account, snapshot(info, farm, inv), true) {
+            saves += 1;
+        }
+    }
+    queue.retry_now();
+    let budget = settings.0.shutdown_timeout.saturating_sub(GOODBYE_MARGIN);
+    info!(
+        players = saves,
+        owed = queue.len(),
+        budget_s = budget.as_secs_f64(),
+        "draining: saving everyone before saying goodbye"
+    );
+    commands.insert_resource(Drain {
+        started: at,
+        deadline: at + budget,
+        refused_before: queue.counters.refused,
+        kicked_at: None,
+        stopped_at: None,
+    });
 }
 
 #[allow(clippy::too_many_arguments)]
-fn drive(
-    signal: Res<ShutdownSignal>,
-    mut state: ResMut<ShutdownState>,
-    mut persistence: ResMut<Persistence>,
-    mut players_q: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
-    players: Res<Players>,
+fn drive_drain(
+    mut drain: ResMut<Drain>,
+    queue: Res<SaveQueue>,
+    time: Res<Time<Real>>,
     sessions: Query<Entity, With<Session>>,
-    mut kicks: ResMut<Kicks>,
     servers: Query<Entity, With<lightyear::prelude::server::Server>>,
-    settings: Res<super::Settings>,
+    mut kicks: MessageWriter<Kick>,
     mut commands: Commands,
-    mut exit: MessageWriter<AppExit>,
+    mut next: ResMut<NextState<ShardState>>,
 ) {
-    match *state {
-        ShutdownState::Running => {
-            if !signal.requested() {
+    let at = now(&time);
+    match drain.kicked_at {
+        None => {
+            let saved = queue.is_empty();
+            if !saved && at < drain.deadline {
                 return;
             }
-            // First leave the directory so /v1/play stops sending players here.
-            persistence.send(Job::Deregister(settings.0.shard_id.clone()));
-            let mut batch = Vec::new();
-            for (mut p, info, farm, inv) in &mut players_q {
-                if p.dirty_since.is_some() {
-                    batch.push(p.next_save(snapshot(info, farm, inv)));
-                }
-            }
-            info!(
-                players = players.online.len(),
-                saves = batch.len(),
-                "draining: saving everyone"
-            );
-            persistence.send(Job::Save(batch));
-            for link in &sessions {
-                kicks.0.push((link, KickReason::ShuttingDown));
-            }
-            *state = ShutdownState::Draining {
-                since: Instant::now(),
-            };
-        }
-        ShutdownState::Draining { since } => {
-            let saved = persistence.saves_in_flight == 0
-                && players_q.iter().all(|(p, ..)| p.dirty_since.is_none());
-            if saved || since.elapsed() > DRAIN_TIMEOUT {
-                if !saved {
-                    error!(
-                        in_flight = persistence.saves_in_flight,
-                        "drain timed out with saves unconfirmed"
-                    );
-                }
-                for server in &servers {
-                    commands.trigger(lightyear::prelude::server::Stop { entity: server });
-                }
-                *state = ShutdownState::Stopping {
-                    since: Instant::now(),
-                };
-            }
-        }
-        ShutdownState::Stopping { since } => {
-            if since.elapsed() > Duration::from_millis(300) {
-                let clean = persistence.saves_in_flight == 0 && persistence.saves_refused == 0;
+            if saved {
                 info!(
-                    clean,
-                    confirmed = persistence.saves_confirmed,
-                    "shard stopped"
+                    took_s = at.saturating_sub(drain.started).as_secs_f64(),
+                    "every save confirmed; telling clients"
                 );
-                exit.write(if clean {
-                    AppExit::Success
-                } else {
-                    AppExit::error()
+            } else {
+                error!(
+                    owed = queue.len(),
+                    "drain budget spent with saves unconfirmed"
+                );
+            }
+            for link in &sessions {
+                kicks.write(Kick {
+                    link,
+                    reason: KickReason::ShuttingDown,
                 });
             }
+            drain.kicked_at = Some(at);
         }
+        Some(kicked) if at.saturating_sub(kicked) >= KICK_WAIT => {
+            for server in &servers {
+                commands.trigger(lightyear::prelude::server::Stop { entity: server });
+            }
+            drain.stopped_at = Some(at);
+            next.set(ShardState::Stopping);
+        }
+        Some(_) => {}
+    }
+}
+
+fn exit_when_stopped(
+    drain: Res<Drain>,
+    queue: Res<SaveQueue>,
+    time: Res<Time<Real>>,
+    mut exit: MessageWriter<AppExit>,
+) {
+    let at = now(&time);
+    if drain
+        .stopped_at
+        .is_some_and(|t| at.saturating_sub(t) >= STOP_WAIT)
+    {
+        let refused = drain.refused(&queue);
+        let clean = queue.is_empty() && refused == 0;
+        info!(
+            clean,
+            owed = queue.len(),
+            refused_during_drain = refused,
+            confirmed = queue.counters.confirmed,
+            "shard stopped"
+        );
+        exit.write(if clean {
+            AppExit::Success
+        } else {
+            AppExit::error()
+        });
     }
 }
 
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<ShutdownSignal>()
-        .init_resource::<ShutdownState>();
-    app.add_systems(Update, drive.in_set(super::TickSet::Persist));
+        .init_state::<ShardState>();
+    app.add_systems(
+        Update,
+        watch_signal
+            .in_set(TickSet::Receive)
+            .run_if(in_state(ShardState::Running)),
+    );
+    app.add_systems(OnEnter(ShardState::Draining), begin_drain);
+    app.add_systems(
+        Update,
+        drive_drain
+            .in_set(TickSet::Persist)
+            .after(super::persistence::PersistSet)
+            .run_if(in_state(ShardState::Draining)),
+    );
+    app.add_systems(
+        Update,
+        exit_when_stopped
+            .in_set(TickSet::Persist)
+            .run_if(in_state(ShardState::Stopping)),
+    );
 }

@@ -6,23 +6,33 @@ use bevy::prelude::*;
 use harvest_client::http::SidecarApi;
 use harvest_client::net::NetClient;
 use harvest_server::config::SidecarLink;
-use harvest_server::plugins::network::BoundAddr;
+use harvest_server::plugins::transport::BoundAddr;
 use harvest_server::{ShardSettings, build_app};
 use harvest_shared::content::Content;
+#[allow(unused_imports)]
+pub use harvest_shared::farming::FarmAction;
 use harvest_sidecar::{Sidecar, SidecarConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub fn content_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/data")
+}
+
 pub fn content() -> Arc<Content> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../assets/data");
-    Arc::new(Content::load(dir).expect("assets/data loads"))
+    Arc::new(Content::load(content_dir()).expect("assets/data loads"))
 }
 
 pub struct Stack {
     pub rt: tokio::runtime::Runtime,
     pub sidecar: Option<Sidecar>,
+    /// The public URL (players).
     pub url: String,
+    /// The internal URL (shards).
+    pub internal_url: String,
+    /// The sidecar's configuration (restart it with the same one).
+    pub cfg: SidecarConfig,
     pub api: SidecarApi,
     pub netcode_key: [u8; 32],
     pub service_secret: [u8; 32],
@@ -40,15 +50,16 @@ impl Stack {
         let tmp = tempfile::tempdir().unwrap();
         let netcode_key: [u8; 32] = rand::random();
         let service_secret: [u8; 32] = rand::random();
-        let mut cfg = SidecarConfig::for_data_dir(tmp.path());
-        cfg.netcode_key = Some(hex::encode(netcode_key));
-        cfg.service_secret = Some(hex::encode(service_secret));
+        let cfg = sidecar_config(tmp.path(), netcode_key, service_secret);
         let sidecar = rt.block_on(Sidecar::start(&cfg)).expect("sidecar starts");
         let url = sidecar.url();
+        let internal_url = sidecar.internal_url();
         Stack {
             rt,
-            api: SidecarApi::new(&url),
+            api: SidecarApi::new(&url, None).expect("client"),
             url,
+            internal_url,
+            cfg,
             sidecar: Some(sidecar),
             netcode_key,
             service_secret,
@@ -62,8 +73,9 @@ impl Stack {
             self.content.clone(),
             self.netcode_key,
             Some(SidecarLink {
-                url: self.url.clone(),
+                url: self.internal_url.clone(),
                 service_secret: self.service_secret,
+                ca_cert: None,
             }),
         )
     }
@@ -71,6 +83,65 @@ impl Stack {
     pub fn shard(&self) -> App {
         ready(build_app(self.settings()))
     }
+
+    /// A shard with another shard id (a second process in the same cluster).
+    pub fn shard_named(&self, id: &str) -> App {
+        let mut s = self.settings();
+        s.shard_id = id.into();
+        ready(build_app(s))
+    }
+
+    /// Stop the sidecar (an outage); [`Stack::restart_sidecar`] brings it back.
+    pub fn stop_sidecar(&mut self) {
+        if let Some(s) = self.sidecar.take() {
+            self.rt.block_on(s.stop()).expect("sidecar stops");
+        }
+    }
+
+    /// Start the sidecar again on the same addresses and database.
+    pub fn restart_sidecar(&mut self) {
+        let mut cfg = self.cfg.clone();
+        let old =
+            |u: &str| -> std::net::SocketAddr { u.rsplit("://").next().unwrap().parse().unwrap() };
+        cfg.bind = old(&self.url);
+        cfg.internal_bind = Some(old(&self.internal_url));
+        let sidecar = self
+            .rt
+            .block_on(Sidecar::start(&cfg))
+            .expect("sidecar restarts");
+        self.sidecar = Some(sidecar);
+    }
+
+    /// Register and log in `user`: its access token.
+    pub fn user(&self, user: &str) -> harvest_shared::api::TokenResponse {
+        self.rt
+            .block_on(self.api.register(user, "password123"))
+            .expect("register");
+        self.rt
+            .block_on(self.api.login(user, "password123"))
+            .expect("login")
+    }
+}
+
+/// The sidecar's test configuration: SQLite in `dir`, internal routes on their own port,
+/// loose rate limits.
+pub fn sidecar_config(
+    dir: &std::path::Path,
+    netcode_key: [u8; 32],
+    service_secret: [u8; 32],
+) -> SidecarConfig {
+    let mut cfg = SidecarConfig::for_data_dir(dir);
+    cfg.content_dir = content_dir();
+    cfg.internal_bind = Some("127.0.0.1:0".parse().unwrap());
+    cfg.netcode_key = Some(hex::encode(netcode_key));
+    cfg.service_secret = Some(hex::encode(service_secret));
+    cfg.login_per_ip_per_minute = 100_000;
+    cfg.login_per_account_ip_per_minute = 100_000;
+    cfg.login_per_account_per_minute = 100_000;
+    cfg.register_per_ip_per_minute = 100_000;
+    cfg.play_per_ip_per_minute = 100_000;
+    cfg.play_per_account_per_minute = 100_000;
+    cfg
 }
 
 pub fn ready(mut app: App) -> App {
@@ -113,4 +184,114 @@ pub fn bound_addr(server: &mut App) -> std::net::SocketAddr {
         |s, _| s.world().resource::<BoundAddr>().0.is_some(),
     );
     server.world().resource::<BoundAddr>().0.unwrap()
+}
+
+/// `/v1/play`, retried while the shard has not registered yet.
+pub fn play(
+    stack: &Stack,
+    servers: &mut [&mut App],
+    access: &str,
+) -> harvest_shared::api::PlayResponse {
+    let start = Instant::now();
+    loop {
+        for s in servers.iter_mut() {
+            s.update();
+        }
+        match stack.rt.block_on(stack.api.play(access)) {
+            Ok(p) => return p,
+            Err(e) if e.code() == Some("no_shard") && start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("play failed: {e}"),
+        }
+    }
+}
+
+/// Play and connect a client; returns once its farm has arrived.
+pub fn connect(stack: &Stack, server: &mut App, access: &str) -> NetClient {
+    let p = play(stack, &mut [&mut *server], access);
+    let mut client = NetClient::connect(&p.connect_token).expect("token decodes");
+    step_until(
+        server,
+        &mut [&mut client],
+        Duration::from_secs(10),
+        "farm replicated",
+        |_, c| c[0].farm().is_some(),
+    );
+    client
+}
+
+/// Send one request and wait for its answer.
+pub fn act<A: harvest_shared::action::Action>(
+    server: &mut App,
+    client: &mut NetClient,
+    action: A,
+) -> Result<(), harvest_shared::protocol::RejectReason> {
+    let id = client.send(action);
+    assert_ne!(id, 0, "client not connected");
+    let mut result = None;
+    step_until(
+        server,
+        &mut [client],
+        Duration::from_secs(5),
+        "action notice",
+        |_, c| {
+            for n in c[0].take_notices() {
+                if n.request_id == id {
+                    result = Some(n.result);
+                }
+            }
+            result.is_some()
+        },
+    );
+    result.unwrap()
+}
+
+/// A shard with no network and no sidecar (in-memory store), with Bevy time advanced by hand:
+/// each `update()` is `step` later.
+pub fn offline_app(step: Duration) -> App {
+    let mut s = ShardSettings::for_tests(content(), [1; 32], None);
+    s.network = false;
+    let mut app = build_app(s);
+    app.insert_resource(bevy::time::TimeUpdateStrategy::ManualDuration(step));
+    ready(app)
+}
+
+/// Join `account` on an offline app through a fresh link entity: (link, player).
+pub fn offline_join(app: &mut App, account: harvest_shared::ids::AccountId) -> (Entity, Entity) {
+    use harvest_server::plugins::player::{Joined, Session};
+    let link = app
+        .world_mut()
+        .spawn(Session {
+            account,
+            player: None,
+        })
+        .id();
+    app.world_mut().write_message(Joined { account, link });
+    for _ in 0..3 {
+        app.update();
+    }
+    let player = app
+        .world()
+        .get::<Session>(link)
+        .and_then(|s| s.player)
+        .expect("player attached");
+    (link, player)
+}
+
+/// Every kick written, in order (add with [`record_kicks`]).
+#[derive(Resource, Default)]
+pub struct Kicked(pub Vec<harvest_server::plugins::player::Kick>);
+
+fn collect_kicks(
+    mut kicks: MessageReader<harvest_server::plugins::player::Kick>,
+    mut out: ResMut<Kicked>,
+) {
+    out.0.extend(kicks.read().cloned());
+}
+
+/// Record every kick the app writes into [`Kicked`].
+pub fn record_kicks(app: &mut App) {
+    app.init_resource::<Kicked>();
+    app.add_systems(Last, collect_kicks);
 }

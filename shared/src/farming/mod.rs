@@ -1,8 +1,11 @@
-//! Pure farming rules: `plant`, `water`, `harvest` over a [`Farm`] and an [`Inventory`].
+//! Pure farming rules over a [`Farm`] and an [`Inventory`].
 //!
-//! Each rule checks everything first and only then mutates, so a rejected intent changes
-//! nothing. Time comes in as an absolute [`Tick`]; content comes in as [`Content`].
+//! The feature's action enum is [`FarmAction`] and its one entry point is [`apply`] (see
+//! [`crate::action`]); `plant`, `water` and `harvest` are the rules it dispatches to. Each rule
+//! checks everything first and only then mutates, so a rejected action changes nothing. Time
+//! comes in as an absolute [`Tick`]; content comes in as [`Content`].
 
+use crate::action::Action;
 use crate::content::Content;
 use crate::ids::{CropId, ItemId, PlotId};
 use crate::time::Tick;
@@ -98,6 +101,49 @@ pub enum FarmEvent {
     },
 }
 
+/// What a player can do on their farm. Sent as `Request<FarmAction>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FarmAction {
+    /// Plant `crop` on an empty `plot`, paying its seed price.
+    Plant { plot: PlotId, crop: CropId },
+    /// Water the crop on `plot` once: it ripens sooner.
+    Water { plot: PlotId },
+    /// Harvest the ripe crop on `plot` into the inventory.
+    Harvest { plot: PlotId },
+}
+
+impl Action for FarmAction {
+    const FEATURE: &'static str = "farming";
+}
+
+/// The part of a player's state farming reads and writes.
+pub struct FarmState<'a> {
+    pub farm: &'a mut Farm,
+    pub inventory: &'a mut Inventory,
+}
+
+impl FarmEvent {
+    /// Did this event change the inventory (coins or items)? Watering only changes the farm.
+    pub fn touches_inventory(&self) -> bool {
+        !matches!(self, FarmEvent::Watered { .. })
+    }
+}
+
+/// Apply one farming action: the single entry point the shard and the client both call.
+pub fn apply(
+    action: &FarmAction,
+    state: FarmState<'_>,
+    content: &Content,
+    now: Tick,
+) -> Result<FarmEvent, FarmError> {
+    let FarmState { farm, inventory } = state;
+    match action {
+        FarmAction::Plant { plot, crop } => plant(farm, inventory, *plot, crop, content, now),
+        FarmAction::Water { plot } => water(farm, *plot, content, now),
+        FarmAction::Harvest { plot } => harvest(farm, inventory, *plot, content, now),
+    }
+}
+
 /// Counts for dashboards and `/v1/players/me`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FarmSummary {
@@ -147,7 +193,7 @@ impl Farm {
 }
 
 /// Plant `crop` on an empty `plot`, paying its seed price.
-pub fn plant(
+fn plant(
     farm: &mut Farm,
     inv: &mut Inventory,
     plot: PlotId,
@@ -182,7 +228,7 @@ pub fn plant(
 }
 
 /// Water a growing crop once: it ripens `water_speedup_percent` sooner of what remains.
-pub fn water(
+fn water(
     farm: &mut Farm,
     plot: PlotId,
     content: &Content,
@@ -207,7 +253,7 @@ pub fn water(
 }
 
 /// Harvest a ripe crop into the inventory, emptying the plot.
-pub fn harvest(
+fn harvest(
     farm: &mut Farm,
     inv: &mut Inventory,
     plot: PlotId,

@@ -224,3 +224,68 @@ fn summary_counts_states() {
         }
     );
 }
+
+/// `apply` is the one entry point: it dispatches each action to its rule, and a refused action
+/// leaves both the farm and the inventory exactly as they were.
+#[test]
+fn apply_dispatches_and_refusals_change_nothing() {
+    let c = content();
+    let mut farm = Farm::new(4);
+    let mut inv = Inventory {
+        coins: 10,
+        ..Default::default()
+    };
+    let now = Tick(1000);
+    let plant = FarmAction::Plant {
+        plot: PlotId(1),
+        crop: CropId::new("radish"),
+    };
+    let ev = apply(
+        &plant,
+        FarmState {
+            farm: &mut farm,
+            inventory: &mut inv,
+        },
+        &c,
+        now,
+    )
+    .unwrap();
+    assert!(matches!(ev, FarmEvent::Planted { paid: 2, .. }));
+    assert!(ev.touches_inventory());
+    let (farm_before, inv_before) = (farm.clone(), inv.clone());
+    for bad in [
+        plant.clone(),
+        FarmAction::Harvest { plot: PlotId(1) },
+        FarmAction::Water { plot: PlotId(3) },
+        FarmAction::Plant {
+            plot: PlotId(9),
+            crop: CropId::new("radish"),
+        },
+    ] {
+        assert!(
+            apply(
+                &bad,
+                FarmState {
+                    farm: &mut farm,
+                    inventory: &mut inv,
+                },
+                &c,
+                now,
+            )
+            .is_err(),
+            "{bad:?}"
+        );
+        assert_eq!((&farm, &inv), (&farm_before, &inv_before), "{bad:?}");
+    }
+    let ev = apply(
+        &FarmAction::Water { plot: PlotId(1) },
+        FarmState {
+            farm: &mut farm,
+            inventory: &mut inv,
+        },
+        &c,
+        now,
+    )
+    .unwrap();
+    assert!(!ev.touches_inventory());
+}

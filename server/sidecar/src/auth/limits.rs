@@ -1,8 +1,17 @@
-//! Attempt limits (governor, keyed GCRA): logins per client IP and per account name, and
-//! registrations per client IP (each costs an argon2 hash). Exceeding one answers 429 with
-//! `Retry-After`.
+//! Attempt limits (governor, keyed GCRA). Exceeding one answers 429 with `Retry-After`.
+//!
+//! Logins follow OWASP's authentication guidance: limiting must slow guessing without letting
+//! a stranger lock the owner out. So the strict limit is keyed by account *and* client IP (a
+//! stranger's failures never spend the owner's allowance), the client IP has its own limit
+//! over all accounts (one address cannot spray many accounts), and a loose account-wide limit,
+//! far above what one address may send, only trips under distributed guessing.
+//!
+//! Client IPs are keyed by [`crate::net::limit_key`]: IPv4 per address, IPv6 per /64 (one
+//! subscriber's whole allocation), so rotating addresses inside a /64 buys nothing.
 
+use crate::config::RateLimits;
 use crate::error::ApiError;
+use crate::net::limit_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use std::net::IpAddr;
@@ -10,10 +19,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub struct LoginLimits {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    per_account: DefaultKeyedRateLimiter<String>,
+/// Every keyed limiter of the sidecar.
+pub struct Limits {
+    login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    login_per_account_ip: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    login_per_account: DefaultKeyedRateLimiter<String>,
     register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    refresh_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    play_per_account: DefaultKeyedRateLimiter<i64>,
+    play_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -21,40 +35,71 @@ fn quota(per_minute: u32) -> Quota {
     Quota::per_minute(n).allow_burst(n)
 }
 
-impl LoginLimits {
-    pub fn new(
-        per_ip_per_minute: u32,
-        per_account_per_minute: u32,
-        register_per_ip_per_minute: u32,
-    ) -> Self {
-        LoginLimits {
-            per_ip: DefaultKeyedRateLimiter::keyed(quota(per_ip_per_minute)),
-            per_account: DefaultKeyedRateLimiter::keyed(quota(per_account_per_minute)),
-            register_per_ip: DefaultKeyedRateLimiter::keyed(quota(register_per_ip_per_minute)),
+fn keyed<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> DefaultKeyedRateLimiter<K> {
+    DefaultKeyedRateLimiter::keyed(quota(per_minute))
+}
+
+/// The account key of a login: the lower-cased name, bounded so long names cannot grow memory.
+fn account_key(username: &str) -> String {
+    username.chars().take(64).collect::<String>().to_lowercase()
+}
+
+impl Limits {
+    pub fn new(l: &RateLimits) -> Self {
+        Limits {
+            login_per_ip: keyed(l.login_per_ip),
+            login_per_account_ip: keyed(l.login_per_account_ip),
+            login_per_account: keyed(l.login_per_account),
+            register_per_ip: keyed(l.register_per_ip),
+            refresh_per_ip: keyed(l.refresh_per_ip),
+            play_per_account: keyed(l.play_per_account),
+            play_per_ip: keyed(l.play_per_ip),
         }
     }
 
     /// Count one registration from `ip`.
-    pub fn check_register(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.register_per_ip.check_key(&ip).map_err(deny)
+    pub fn register(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.register_per_ip.check_key(&limit_key(ip)).map_err(deny)
     }
 
-    /// Count one login attempt from `ip` for `account_key` (the lower-cased username).
-    pub fn check(&self, ip: IpAddr, account_key: &str) -> Result<(), ApiError> {
-        self.per_ip.check_key(&ip).map_err(deny)?;
-        // Bound the key so a flood of long names cannot grow memory.
-        let key: String = account_key.chars().take(64).collect();
-        self.per_account.check_key(&key).map_err(deny)?;
-        Ok(())
+    /// Count one login attempt for `username` from `ip`.
+    pub fn login(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
+        let ip = limit_key(ip);
+        let account = account_key(username);
+        self.login_per_ip.check_key(&ip).map_err(deny)?;
+        self.login_per_account_ip
+            .check_key(&(account.clone(), ip))
+            .map_err(deny)?;
+        self.login_per_account.check_key(&account).map_err(deny)
+    }
+
+    /// Count one token refresh from `ip`.
+    pub fn refresh(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.refresh_per_ip.check_key(&limit_key(ip)).map_err(deny)
+    }
+
+    /// Count one `/v1/play` by `account` from `ip`.
+    pub fn play(&self, ip: IpAddr, account: i64) -> Result<(), ApiError> {
+        self.play_per_ip.check_key(&limit_key(ip)).map_err(deny)?;
+        self.play_per_account.check_key(&account).map_err(deny)
     }
 
     fn housekeeping(&self) {
-        self.per_ip.retain_recent();
-        self.per_account.retain_recent();
-        self.register_per_ip.retain_recent();
-        self.per_ip.shrink_to_fit();
-        self.per_account.shrink_to_fit();
-        self.register_per_ip.shrink_to_fit();
+        macro_rules! tidy {
+            ($($l:ident),*) => {$(
+                self.$l.retain_recent();
+                self.$l.shrink_to_fit();
+            )*};
+        }
+        tidy!(
+            login_per_ip,
+            login_per_account_ip,
+            login_per_account,
+            register_per_ip,
+            refresh_per_ip,
+            play_per_account,
+            play_per_ip
+        );
     }
 }
 
@@ -67,44 +112,78 @@ fn deny(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> ApiE
 }
 
 /// Forget idle keys every minute so the limiters' memory stays bounded.
-pub fn spawn_housekeeping(limits: Arc<LoginLimits>) {
+pub fn spawn_housekeeping(limits: Arc<Limits>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
         loop {
             every.tick().await;
             limits.housekeeping();
         }
-    });
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn limits(per_ip: u32, per_account_ip: u32, per_account: u32) -> Limits {
+        Limits::new(&RateLimits {
+            login_per_ip: per_ip,
+            login_per_account_ip: per_account_ip,
+            login_per_account: per_account,
+            register_per_ip: 1,
+            refresh_per_ip: 1,
+            play_per_account: 1,
+            play_per_ip: 100,
+        })
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
     #[test]
-    fn per_account_and_per_ip_limits() {
-        let l = LoginLimits::new(5, 2, 1);
-        assert!(l.check_register("10.0.0.9".parse().unwrap()).is_ok());
-        assert!(matches!(
-            l.check_register("10.0.0.9".parse().unwrap()),
-            Err(ApiError::RateLimited { .. })
-        ));
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(l.check(ip, "alice").is_ok());
-        assert!(l.check(ip, "alice").is_ok());
-        match l.check(ip, "alice") {
+    fn a_stranger_cannot_lock_the_owner_out() {
+        let l = limits(60, 3, 200);
+        // A stranger burns through the strict allowance for "alice" from their address...
+        for _ in 0..3 {
+            assert!(l.login(ip("10.0.0.66"), "alice").is_ok());
+        }
+        match l.login(ip("10.0.0.66"), "Alice") {
             Err(ApiError::RateLimited { retry_after_secs }) => {
                 assert!((1..=60).contains(&retry_after_secs))
             }
             other => panic!("expected 429, got {other:?}"),
         }
-        assert!(l.check(ip, "bob").is_ok());
-        assert!(l.check(ip, "bob").is_ok());
-        // Five attempts from this IP are spent (the refused one counted against the IP too).
-        assert!(matches!(
-            l.check(ip, "carol"),
-            Err(ApiError::RateLimited { .. })
-        ));
-        assert!(l.check("10.0.0.2".parse().unwrap(), "carol").is_ok());
+        // ...and the owner, from their own address, still gets in.
+        assert!(l.login(ip("10.0.0.1"), "alice").is_ok());
+    }
+
+    #[test]
+    fn per_ip_and_account_wide_limits() {
+        // Per IP over all accounts.
+        let l = limits(2, 10, 200);
+        assert!(l.login(ip("10.0.0.1"), "a").is_ok());
+        assert!(l.login(ip("10.0.0.1"), "b").is_ok());
+        assert!(l.login(ip("10.0.0.1"), "c").is_err());
+        assert!(l.login(ip("10.0.0.2"), "c").is_ok());
+        // Account-wide, from many addresses (distributed guessing).
+        let l = limits(60, 10, 3);
+        for i in 1..=3 {
+            assert!(l.login(ip(&format!("10.0.1.{i}")), "bob").is_ok());
+        }
+        assert!(l.login(ip("10.0.1.9"), "bob").is_err());
+        // Registrations and refreshes per IP.
+        assert!(l.register(ip("10.0.0.9")).is_ok());
+        assert!(l.register(ip("10.0.0.9")).is_err());
+        assert!(l.refresh(ip("10.0.0.9")).is_ok());
+        assert!(l.refresh(ip("10.0.0.9")).is_err());
+        assert!(l.play(ip("10.0.0.9"), 7).is_ok());
+        assert!(l.play(ip("10.0.0.9"), 7).is_err());
+        assert!(l.play(ip("10.0.0.9"), 8).is_ok());
+        // Addresses of one IPv6 /64 share their allowance.
+        assert!(l.register(ip("2001:db8::1")).is_ok());
+        assert!(l.register(ip("2001:db8::ffff:2")).is_err());
+        assert!(l.register(ip("2001:db8:0:1::1")).is_ok());
     }
 }

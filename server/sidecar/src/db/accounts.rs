@@ -1,8 +1,8 @@
 //! `accounts`: usernames (unique ignoring case) and argon2 hashes.
 
 use super::{Db, is_unique_violation};
-use sqlx::Row;
 
+#[derive(Debug, sqlx::FromRow)]
 pub struct Account {
     pub id: i64,
     pub username: String,
@@ -22,7 +22,7 @@ impl Db {
         password_hash: &str,
         now: i64,
     ) -> Result<CreateAccount, sqlx::Error> {
-        let res = sqlx::query(
+        let res: Result<(i64,), _> = sqlx::query_as(
             "INSERT INTO accounts (username, username_key, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(username)
@@ -32,38 +32,25 @@ impl Db {
         .fetch_one(self.pool())
         .await;
         match res {
-            Ok(row) => Ok(CreateAccount::Created(row.try_get(0)?)),
+            Ok((id,)) => Ok(CreateAccount::Created(id)),
             Err(e) if is_unique_violation(&e) => Ok(CreateAccount::Taken),
             Err(e) => Err(e),
         }
     }
 
     pub async fn account_by_name(&self, username: &str) -> Result<Option<Account>, sqlx::Error> {
-        let row = sqlx::query(
+        sqlx::query_as(
             "SELECT id, username, password_hash, created_at FROM accounts WHERE username_key = $1",
         )
         .bind(username.to_lowercase())
         .fetch_optional(self.pool())
-        .await?;
-        row.map(account_from_row).transpose()
+        .await
     }
 
     pub async fn account_by_id(&self, id: i64) -> Result<Option<Account>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT id, username, password_hash, created_at FROM accounts WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(account_from_row).transpose()
+        sqlx::query_as("SELECT id, username, password_hash, created_at FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
     }
-}
-
-fn account_from_row(row: sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
-    Ok(Account {
-        id: row.try_get(0)?,
-        username: row.try_get(1)?,
-        password_hash: row.try_get(2)?,
-        created_at: row.try_get(3)?,
-    })
 }

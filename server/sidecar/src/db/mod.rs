@@ -3,7 +3,8 @@
 //! `RETURNING`); only the migrations differ per backend (`migrations/sqlite`, `migrations/postgres`).
 //!
 //! One module per table area adds methods to [`Db`]: [`accounts`], [`sessions`], [`shards`],
-//! [`states`].
+//! [`states`]. Rows are read with `FromRow` structs, never by column position.
+//! [`spawn_pruner`] deletes what can never be used again, in the background.
 
 pub mod accounts;
 pub mod sessions;
@@ -130,6 +131,39 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
         format!("{query}&mode=rwc")
     };
     Ok(format!("sqlite://{path}?{query}"))
+}
+
+/// Used refresh tokens are kept this long for reuse detection, then pruned.
+const USED_REFRESH_TOKEN_RETENTION_SECS: i64 = 7 * 24 * 3600;
+
+/// Every `cfg.prune_interval`: delete expired or revoked sessions and their refresh tokens,
+/// used refresh tokens past their retention, and shard rows dead for a while.
+pub fn spawn_pruner(
+    db: Db,
+    cfg: std::sync::Arc<crate::config::Resolved>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(cfg.prune_interval);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let now = now_secs();
+            let dead_shards = now - (cfg.shard_ttl_secs as i64 * 4).max(60);
+            match db
+                .prune(now, now - USED_REFRESH_TOKEN_RETENTION_SECS, dead_shards)
+                .await
+            {
+                Ok(p) if p != Default::default() => tracing::info!(
+                    sessions = p.sessions,
+                    refresh_tokens = p.refresh_tokens,
+                    shards = p.shards,
+                    "pruned"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruning failed; will retry"),
+            }
+        }
+    })
 }
 
 /// Is this error a unique-constraint violation (on either backend)?

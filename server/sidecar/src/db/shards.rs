@@ -1,15 +1,24 @@
 //! `shards`: the directory of live shard processes and the zones each hosts. A registration
-//! lapses unless renewed within the TTL, so a dead shard stops receiving players.
+//! lapses unless renewed within the TTL, so a dead shard stops receiving players; rows long
+//! dead are pruned.
 
 use super::Db;
 use harvest_shared::api::ShardRegistration;
 use harvest_shared::ids::ZoneId;
-use sqlx::Row;
 
+#[derive(sqlx::FromRow)]
 pub struct ShardEntry {
     pub shard_id: String,
     pub address: String,
+    /// JSON list of zone ids.
+    pub zones: String,
     pub content_version: String,
+}
+
+impl ShardEntry {
+    pub fn hosts(&self, zone: &ZoneId) -> bool {
+        serde_json::from_str::<Vec<ZoneId>>(&self.zones).is_ok_and(|z| z.contains(zone))
+    }
 }
 
 impl Db {
@@ -47,24 +56,12 @@ impl Db {
         zone: &ZoneId,
         fresh_since: i64,
     ) -> Result<Vec<ShardEntry>, sqlx::Error> {
-        let rows = sqlx::query(
+        let rows: Vec<ShardEntry> = sqlx::query_as(
             "SELECT shard_id, address, zones, content_version FROM shards WHERE last_seen >= $1 ORDER BY last_seen DESC",
         )
         .bind(fresh_since)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::new();
-        for row in rows {
-            let zones: String = row.try_get(2)?;
-            let zones: Vec<ZoneId> = serde_json::from_str(&zones).unwrap_or_default();
-            if zones.contains(zone) {
-                out.push(ShardEntry {
-                    shard_id: row.try_get(0)?,
-                    address: row.try_get(1)?,
-                    content_version: row.try_get(3)?,
-                });
-            }
-        }
-        Ok(out)
+        Ok(rows.into_iter().filter(|s| s.hosts(zone)).collect())
     }
 }

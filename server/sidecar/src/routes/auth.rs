@@ -1,4 +1,6 @@
-//! `/v1/auth/*`: register, login, refresh, logout.
+//! `/v1/auth/*`: register, login, refresh, logout. Every route is rate-limited (see
+//! `auth::limits`), and the request shapes match the OpenAPI schema exactly: what the schema
+//! allows is accepted, what it forbids is a 422 naming the field.
 
 use crate::AppState;
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token, new_session_id};
@@ -52,7 +54,7 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     validate_username(&req.username)?;
     validate_password(&req.password)?;
-    state.limits.check_register(ip)?;
+    state.limits.register(ip)?;
     // Cheap pre-check so a taken name does not cost a hash; the unique index decides races.
     if state.db.account_by_name(&req.username).await?.is_some() {
         return Err(ApiError::UsernameTaken);
@@ -100,8 +102,8 @@ async fn issue_tokens(
     (status = 400, body = ErrorBody, description = "Malformed JSON"),
     (status = 401, body = ErrorBody, description = "Unknown user or wrong password (identical bodies)"),
     (status = 413, body = ErrorBody),
-    (status = 422, body = ErrorBody, description = "Missing field"),
-    (status = 429, body = ErrorBody, description = "Too many attempts for this IP or account; see Retry-After"),
+    (status = 422, body = ErrorBody, description = "Missing field, or a field outside its length"),
+    (status = 429, body = ErrorBody, description = "Too many attempts from this IP, for this account from this IP, or for this account overall; see Retry-After"),
     (status = 503, body = ErrorBody),
 ))]
 pub async fn login(
@@ -109,25 +111,27 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    state.limits.check(ip, &req.username.to_lowercase())?;
-    // Over-long inputs cannot match any account; refuse them without hashing megabytes.
-    let plausible = req.username.len() <= 64 && req.password.len() <= 512;
-    let account = if plausible {
-        state.db.account_by_name(&req.username).await?
-    } else {
-        None
-    };
-    let ok = if plausible {
-        state
-            .hasher
-            .verify(
-                req.password,
-                account.as_ref().map(|a| a.password_hash.clone()),
-            )
-            .await?
-    } else {
-        false
-    };
+    if !(1..=64).contains(&req.username.chars().count()) {
+        return Err(ApiError::validation(
+            "username",
+            "username must be 1-64 characters",
+        ));
+    }
+    if !(1..=512).contains(&req.password.chars().count()) {
+        return Err(ApiError::validation(
+            "password",
+            "password must be 1-512 characters",
+        ));
+    }
+    state.limits.login(ip, &req.username)?;
+    let account = state.db.account_by_name(&req.username).await?;
+    let ok = state
+        .hasher
+        .verify(
+            req.password,
+            account.as_ref().map(|a| a.password_hash.clone()),
+        )
+        .await?;
     let Some(account) = account.filter(|_| ok) else {
         return Err(ApiError::InvalidCredentials);
     };
@@ -153,16 +157,24 @@ pub async fn login(
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, responses(
     (status = 200, body = TokenResponse, description = "A new access token and the next refresh token"),
     (status = 400, body = ErrorBody),
-    (status = 401, body = ErrorBody, description = "Unknown, expired or revoked token; `refresh_token_reused` when a used token comes back (the session is then revoked)"),
+    (status = 401, body = ErrorBody, description = "Unknown, expired or revoked token, or one a concurrent refresh just used (`unauthorized`); `refresh_token_reused` when a token used earlier comes back (the session is then revoked)"),
+    (status = 413, body = ErrorBody),
     (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "Too many refreshes from this IP; see Retry-After"),
+    (status = 503, body = ErrorBody),
 ))]
 pub async fn refresh(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    if req.refresh_token.is_empty() || req.refresh_token.len() > 256 {
-        return Err(ApiError::Unauthorized);
+    if !(1..=256).contains(&req.refresh_token.chars().count()) {
+        return Err(ApiError::validation(
+            "refresh_token",
+            "refresh_token must be 1-256 characters",
+        ));
     }
+    state.limits.refresh(ip)?;
     let next = new_refresh_token();
     let outcome = state
         .db
@@ -170,6 +182,7 @@ pub async fn refresh(
             &hash_refresh_token(&req.refresh_token),
             &hash_refresh_token(&next),
             now_secs(),
+            state.cfg.refresh_reuse_grace_secs as i64,
         )
         .await?;
     match outcome {
@@ -183,18 +196,20 @@ pub async fn refresh(
             tracing::warn!("refresh token reuse; session revoked");
             Err(ApiError::RefreshReused)
         }
-        Refresh::Invalid => Err(ApiError::Unauthorized),
+        Refresh::Raced | Refresh::Invalid => Err(ApiError::Unauthorized),
     }
 }
 
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])), responses(
-    (status = 204, description = "The session (access and refresh tokens) is revoked"),
+    (status = 204, description = "The session (access and refresh tokens) is revoked, and the account's live game session on its shard ends"),
     (status = 401, body = ErrorBody),
 ))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<StatusCode> {
-    state
-        .db
-        .revoke_session(&user.session_id, now_secs())
-        .await?;
+    let now = now_secs();
+    if let Some(account) = state.db.revoke_session(&user.session_id, now).await? {
+        // The shard holding the account's lease disconnects it at its next heartbeat.
+        state.db.request_end_session(account, now).await?;
+        tracing::info!(account_id = account, "logout");
+    }
     Ok(StatusCode::NO_CONTENT)
 }

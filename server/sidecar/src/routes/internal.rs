@@ -1,5 +1,11 @@
 //! `/internal/v1/*`: routes for shards, authenticated with the shared service secret.
-//! Register in (and leave) the shard directory, load a player's state, save a batch of states.
+//!
+//! - `POST /internal/v1/shards`: join or renew the shard directory (a heartbeat); the answer
+//!   lists the leased accounts whose owner logged out, whose game session the shard must end.
+//! - `DELETE /internal/v1/shards/{shard_id}`: leave the directory (draining).
+//! - `POST /internal/v1/players/{account_id}/lease`: load a player: take the ownership lease
+//!   (a new epoch) and get the stored state.
+//! - `POST /internal/v1/players/states`: a batch of compare-and-swap saves.
 
 use crate::AppState;
 use crate::db::now_secs;
@@ -9,16 +15,28 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use harvest_shared::api::{
-    ErrorBody, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration, StoredState,
+    ErrorBody, Lease, LeaseRequest, MAX_SAVES_PER_BATCH, SaveBatch, SaveBatchResponse,
+    ShardRegistered, ShardRegistration,
 };
-use harvest_shared::ids::AccountId;
 use std::net::SocketAddr;
 
-/// Saves per batch request.
-pub const MAX_SAVES_PER_BATCH: usize = 2000;
+fn validate_shard_id(id: &str) -> ApiResult<()> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "shard_id",
+            "shard_id must be 1-64 characters of A-Z, a-z, 0-9, '-', '_' and '.'",
+        ))
+    }
+}
 
 #[utoipa::path(post, path = "/internal/v1/shards", tag = "internal", security(("service" = [])), request_body = ShardRegistration, responses(
-    (status = 200, body = ShardRegistered),
+    (status = 200, body = ShardRegistered, description = "Registered or renewed; `end_sessions` lists accounts to disconnect (their owner logged out)"),
     (status = 401, body = ErrorBody),
     (status = 422, body = ErrorBody),
 ))]
@@ -27,22 +45,29 @@ pub async fn register_shard(
     _auth: ShardAuth,
     ApiJson(reg): ApiJson<ShardRegistration>,
 ) -> ApiResult<Json<ShardRegistered>> {
-    if reg.shard_id.is_empty() || reg.shard_id.len() > 64 {
-        return Err(ApiError::validation(
-            "shard_id",
-            "shard_id must be 1-64 characters",
-        ));
-    }
+    validate_shard_id(&reg.shard_id)?;
     if reg.address.parse::<SocketAddr>().is_err() {
         return Err(ApiError::validation("address", "address must be IP:PORT"));
     }
     if reg.zones.is_empty() || reg.zones.len() > 1024 {
         return Err(ApiError::validation("zones", "a shard hosts 1-1024 zones"));
     }
+    if let Some(z) = reg
+        .zones
+        .iter()
+        .find(|z| state.cfg.content.zone(z).is_none())
+    {
+        return Err(ApiError::validation(
+            "zones",
+            format!("zone '{z}' is not in this sidecar's content"),
+        ));
+    }
     state.db.upsert_shard(&reg, now_secs()).await?;
-    tracing::debug!(shard = %reg.shard_id, address = %reg.address, zones = reg.zones.len(), "shard registered");
+    let end_sessions = state.db.take_end_sessions(&reg.shard_id).await?;
+    tracing::debug!(shard = %reg.shard_id, address = %reg.address, zones = reg.zones.len(), end = end_sessions.len(), "shard heartbeat");
     Ok(Json(ShardRegistered {
         ttl_secs: state.cfg.shard_ttl_secs,
+        end_sessions,
     }))
 }
 
@@ -65,30 +90,31 @@ pub async fn deregister_shard(
     }
 }
 
-#[utoipa::path(get, path = "/internal/v1/players/{account_id}/state", tag = "internal", security(("service" = [])),
-    params(("account_id" = i64, Path)), responses(
-    (status = 200, body = StoredState),
+#[utoipa::path(post, path = "/internal/v1/players/{account_id}/lease", tag = "internal", security(("service" = [])),
+    params(("account_id" = i64, Path)), request_body = LeaseRequest, responses(
+    (status = 200, body = Lease, description = "The lease is the caller's, with a new epoch; any earlier owner's next save will be refused"),
     (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody, description = "No such account"),
+    (status = 422, body = ErrorBody),
 ))]
-pub async fn load_state(
+pub async fn take_lease(
     State(state): State<AppState>,
     _auth: ShardAuth,
     Path(account_id): Path<i64>,
-) -> ApiResult<Json<StoredState>> {
-    if state.db.account_by_id(account_id).await?.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    let stored = state.db.load_state(account_id).await?;
-    Ok(Json(StoredState {
-        account_id: AccountId(account_id),
-        version: stored.version,
-        state: stored.state,
-    }))
+    ApiJson(req): ApiJson<LeaseRequest>,
+) -> ApiResult<Json<Lease>> {
+    validate_shard_id(&req.shard_id)?;
+    let lease = state
+        .db
+        .take_lease(account_id, &req.shard_id, now_secs())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tracing::debug!(account_id, shard = %req.shard_id, epoch = lease.epoch, version = lease.version, "lease taken");
+    Ok(Json(lease))
 }
 
 #[utoipa::path(post, path = "/internal/v1/players/states", tag = "internal", security(("service" = [])), request_body = SaveBatch, responses(
-    (status = 200, body = SaveBatchResponse, description = "One outcome per save: saved, duplicate (same version again), stale (older than stored), unknown_account"),
+    (status = 200, body = SaveBatchResponse, description = "One outcome per save: saved, duplicate (this exact save was applied already), stale_epoch (another load took the player), stale_version, unknown_account"),
     (status = 401, body = ErrorBody),
     (status = 413, body = ErrorBody),
     (status = 422, body = ErrorBody),
@@ -98,18 +124,40 @@ pub async fn save_states(
     _auth: ShardAuth,
     ApiJson(batch): ApiJson<SaveBatch>,
 ) -> ApiResult<Json<SaveBatchResponse>> {
+    validate_shard_id(&batch.shard_id)?;
     if batch.saves.len() > MAX_SAVES_PER_BATCH {
         return Err(ApiError::validation(
             "saves",
             format!("at most {MAX_SAVES_PER_BATCH} saves per batch"),
         ));
     }
-    if let Some(bad) = batch.saves.iter().find(|s| s.version < 1) {
+    if let Some(bad) = batch
+        .saves
+        .iter()
+        .find(|s| s.epoch < 1 || s.base_version < 0)
+    {
         return Err(ApiError::validation(
-            "version",
-            format!("version must be >= 1 (account {})", bad.account_id),
+            "saves",
+            format!(
+                "epoch must be >= 1 and base_version >= 0 (account {})",
+                bad.account_id
+            ),
         ));
     }
-    let results = state.db.save_states(&batch.saves, now_secs()).await?;
+    let mut seen = std::collections::HashSet::with_capacity(batch.saves.len());
+    if let Some(dup) = batch.saves.iter().find(|s| !seen.insert(s.account_id)) {
+        return Err(ApiError::validation(
+            "saves",
+            format!("account {} appears twice in one batch", dup.account_id),
+        ));
+    }
+    let results = state
+        .db
+        .save_states(&batch.shard_id, &batch.saves, now_secs())
+        .await?;
+    let refused = results.iter().filter(|r| !r.outcome.is_confirmed()).count();
+    if refused > 0 {
+        tracing::info!(shard = %batch.shard_id, refused, batch = results.len(), "saves refused");
+    }
     Ok(Json(SaveBatchResponse { results }))
 }

@@ -1,17 +1,25 @@
-//! `GET /openapi.json`: the OpenAPI 3.1 document of every route, with its error schemas.
+//! The OpenAPI 3.1 document's frame: title, tags and security schemes. The paths themselves
+//! come from the routes (see [`super::routers`]), so a route and its documentation are one.
+//! Served at `GET /openapi.json`.
 
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Harvest Battles sidecar", description = "Accounts, sessions, connect tokens, the shard directory and persistence."),
-    paths(
-        super::auth::register, super::auth::login, super::auth::refresh, super::auth::logout,
-        super::play::play, super::players::me,
-        super::health::healthz, super::health::readyz,
-        super::internal::register_shard, super::internal::deregister_shard, super::internal::load_state, super::internal::save_states,
+    info(
+        title = "Harvest Battles sidecar",
+        description = "Accounts, sessions, connect tokens, the shard directory and persistence. \
+            Every error is `{error, message[, field]}`; 429 and 503 carry `Retry-After`. \
+            `/internal/*` is for shards only (service secret) and may be served on a separate, \
+            private listener."
+    ),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "play", description = "Connect tokens for the zone shards"),
+        (name = "players", description = "The player's own data"),
+        (name = "ops", description = "Probes"),
+        (name = "internal", description = "Shard-only routes (service secret)"),
     ),
     modifiers(&Security),
 )]
@@ -41,8 +49,4 @@ impl Modify for Security {
             ),
         );
     }
-}
-
-pub async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
 }

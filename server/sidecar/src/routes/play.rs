@@ -1,16 +1,17 @@
 //! `POST /v1/play`: pick the shard hosting the player's zone and mint a netcode connect token
 //! for it. Each call uses a fresh random netcode client id; the account id travels in the
-//! token's encrypted user data, where the client can neither read nor forge it.
+//! token's encrypted user data, where the client can neither read nor forge it. A player never
+//! saved starts in the content's start zone.
 
 use crate::AppState;
 use crate::db::now_secs;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use base64::Engine as _;
 use harvest_shared::api::{ErrorBody, PROTOCOL_ID, PlayResponse, encode_user_data};
-use harvest_shared::ids::{AccountId, ZoneId};
+use harvest_shared::ids::AccountId;
 use lightyear_netcode::ConnectToken;
 use std::net::SocketAddr;
 
@@ -35,14 +36,20 @@ pub fn mint_connect_token(
 #[utoipa::path(post, path = "/v1/play", tag = "play", security(("bearer" = [])), responses(
     (status = 200, body = PlayResponse),
     (status = 401, body = ErrorBody),
-    (status = 503, body = ErrorBody, description = "`no_shard`: no live shard hosts the player's zone"),
+    (status = 429, body = ErrorBody, description = "Too many calls for this account or IP; see Retry-After"),
+    (status = 503, body = ErrorBody, description = "`no_shard`: no live shard hosts the player's zone (see Retry-After)"),
 ))]
-pub async fn play(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<PlayResponse>> {
+pub async fn play(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    user: AuthUser,
+) -> ApiResult<Json<PlayResponse>> {
+    state.limits.play(ip, user.account_id.0)?;
     let stored = state.db.load_state(user.account_id.0).await?;
     let zone = stored
         .state
         .map(|s| s.zone)
-        .unwrap_or_else(|| ZoneId::new(state.cfg.start_zone.clone()));
+        .unwrap_or_else(|| state.cfg.content.rules.start_zone.clone());
     let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
     let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
     let shard = shards

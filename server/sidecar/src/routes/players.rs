@@ -1,4 +1,5 @@
-//! `GET /v1/players/me`: profile, inventory and farm summary from the last saved state.
+//! `GET /v1/players/me`: profile, inventory and farm summary from the last saved state. A
+//! player never saved sees the start state from content, exactly what a shard will give them.
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -6,7 +7,8 @@ use crate::extract::AuthUser;
 use axum::Json;
 use axum::extract::State;
 use harvest_shared::api::{ErrorBody, MeResponse};
-use harvest_shared::ids::{AccountId, ZoneId};
+use harvest_shared::ids::AccountId;
+use harvest_shared::state::PlayerState;
 use harvest_shared::time::Tick;
 
 #[utoipa::path(get, path = "/v1/players/me", tag = "players", security(("bearer" = [])), responses(
@@ -20,21 +22,16 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let stored = state.db.load_state(account.id).await?;
-    let (zone, inventory, farm) = match stored.state {
-        Some(s) => (s.zone, s.inventory, s.farm.summary(Tick::now())),
-        None => (
-            ZoneId::new(state.cfg.start_zone.clone()),
-            Default::default(),
-            Default::default(),
-        ),
-    };
+    let player = stored
+        .state
+        .unwrap_or_else(|| PlayerState::new_player(&state.cfg.content));
     Ok(Json(MeResponse {
         account_id: AccountId(account.id),
         username: account.username,
         created_at: account.created_at,
-        zone,
-        inventory,
-        farm,
+        farm: player.farm.summary(Tick::now()),
+        zone: player.zone,
+        inventory: player.inventory,
         state_version: stored.version,
     }))
 }

@@ -43,6 +43,8 @@ macro_rules! both_backends {
 
 pub struct TestApp {
     pub url: String,
+    /// Where `/internal/*` is served (the public URL unless `internal_bind` was set).
+    pub internal_url: String,
     pub http: reqwest::Client,
     pub sidecar: Option<Sidecar>,
     pub service_secret: String,
@@ -76,6 +78,11 @@ impl Drop for PgDb {
         })
         .join();
     }
+}
+
+/// The repository's content (`assets/data`).
+pub fn content_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/data")
 }
 
 pub fn postgres_admin_url() -> String {
@@ -128,10 +135,15 @@ impl TestApp {
         let mut cfg = SidecarConfig::for_data_dir(tmp.path());
         let service_secret = hex::encode(rand::random::<[u8; 32]>());
         cfg.service_secret = Some(service_secret.clone());
+        cfg.content_dir = content_dir();
         // Fast enough for tests; production uses the defaults.
         cfg.login_per_ip_per_minute = 1000;
         cfg.register_per_ip_per_minute = 1000;
         cfg.login_per_account_per_minute = 1000;
+        cfg.login_per_account_ip_per_minute = 1000;
+        cfg.refresh_per_ip_per_minute = 1000;
+        cfg.play_per_account_per_minute = 1000;
+        cfg.play_per_ip_per_minute = 1000;
         let mut pg_drop = None;
         match backend {
             Backend::Sqlite => {}
@@ -145,6 +157,7 @@ impl TestApp {
         let sidecar = Sidecar::start(&cfg).await.expect("sidecar starts");
         Some(TestApp {
             url: sidecar.url(),
+            internal_url: sidecar.internal_url(),
             http: reqwest::Client::new(),
             sidecar: Some(sidecar),
             service_secret,
@@ -219,6 +232,40 @@ impl TestApp {
         self.post(
             "/v1/auth/login",
             serde_json::json!({"username": user, "password": pass}),
+        )
+        .await
+    }
+
+    /// POST to an internal route with the service secret.
+    pub async fn internal(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.internal_url))
+            .bearer_auth(&self.service_secret)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(r).await
+    }
+
+    /// Take `account`'s lease for `shard`: the lease JSON.
+    pub async fn lease(&self, account: i64, shard: &str) -> Value {
+        let (s, lease) = self
+            .internal(
+                &format!("/internal/v1/players/{account}/lease"),
+                serde_json::json!({ "shard_id": shard }),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{lease}");
+        lease
+    }
+
+    /// One batch of saves from `shard`: the `results` array.
+    pub async fn save(&self, shard: &str, saves: Value) -> (StatusCode, Value) {
+        self.internal(
+            "/internal/v1/players/states",
+            serde_json::json!({ "shard_id": shard, "saves": saves }),
         )
         .await
     }

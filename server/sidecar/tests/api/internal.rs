@@ -1,5 +1,9 @@
+//! `/internal/v1/*`: the service secret, the shard directory, ownership leases and
+//! compare-and-swap saves.
+
 use crate::both_backends;
 use crate::common::*;
+use harvest_sidecar::db::now_secs;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -8,16 +12,8 @@ fn state(coins: u32) -> Value {
            "inventory": {"coins": coins, "items": {"radish": 3}}})
 }
 
-async fn save(app: &TestApp, saves: Value) -> (StatusCode, Value) {
-    let r = app
-        .http
-        .post(format!("{}/internal/v1/players/states", app.url))
-        .bearer_auth(&app.service_secret)
-        .json(&json!({"saves": saves}))
-        .send()
-        .await
-        .unwrap();
-    read(r).await
+fn save_of(account: i64, epoch: i64, base: i64, coins: u32) -> Value {
+    json!({"account_id": account, "epoch": epoch, "base_version": base, "state": state(coins)})
 }
 
 both_backends!(internal_routes_need_the_service_secret, |app| {
@@ -32,7 +28,8 @@ both_backends!(internal_routes_need_the_service_secret, |app| {
     }
     let r = app
         .http
-        .get(format!("{}/internal/v1/players/1/state", app.url))
+        .post(format!("{}/internal/v1/players/1/lease", app.url))
+        .json(&json!({"shard_id": "a"}))
         .send()
         .await
         .unwrap();
@@ -40,9 +37,10 @@ both_backends!(internal_routes_need_the_service_secret, |app| {
     // A player's access token is not a service secret.
     let t = app.user("pete").await;
     let (s, _) = app
-        .get_auth(
-            "/internal/v1/players/1/state",
+        .post_auth(
+            "/internal/v1/players/1/lease",
             t["access_token"].as_str().unwrap(),
+            Some(json!({"shard_id": "a"})),
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -55,6 +53,10 @@ both_backends!(shard_registration_is_validated, |app| {
             "shard_id",
         ),
         (
+            json!({"shard_id": "a/b", "address": "127.0.0.1:1", "zones": ["meadow"], "content_version": "v"}),
+            "shard_id",
+        ),
+        (
             json!({"shard_id": "s", "address": "not-an-addr", "zones": ["meadow"], "content_version": "v"}),
             "address",
         ),
@@ -62,75 +64,70 @@ both_backends!(shard_registration_is_validated, |app| {
             json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": [], "content_version": "v"}),
             "zones",
         ),
+        (
+            json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": ["atlantis"], "content_version": "v"}),
+            "zones",
+        ),
     ] {
-        let r = app
-            .http
-            .post(format!("{}/internal/v1/shards", app.url))
-            .bearer_auth(&app.service_secret)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let (s, b) = read(r).await;
+        let (s, b) = app.internal("/internal/v1/shards", body.clone()).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(b["field"], field);
     }
 });
 
-both_backends!(saves_are_versioned_and_idempotent, |app| {
+both_backends!(leases_grow_the_epoch_and_saves_compare_and_swap, |app| {
     let t = app.user("quinn").await;
     let id = t["account_id"].as_i64().unwrap();
-    let load = || async {
-        let r = app
-            .http
-            .get(format!("{}/internal/v1/players/{id}/state", app.url))
-            .bearer_auth(&app.service_secret)
-            .send()
-            .await
-            .unwrap();
-        read(r).await
-    };
-    let (s, fresh) = load().await;
-    assert_eq!(s, StatusCode::OK);
+    let lease = app.lease(id, "shard-a").await;
     assert_eq!(
-        (fresh["version"].as_i64(), fresh["state"].is_null()),
-        (Some(0), true)
+        (&lease["epoch"], &lease["version"], lease["state"].is_null()),
+        (&json!(1), &json!(0), true)
     );
 
-    let (s, r) = save(
-        &app,
-        json!([{"account_id": id, "version": 1, "state": state(10)}]),
-    )
-    .await;
+    let (s, r) = app.save("shard-a", json!([save_of(id, 1, 0, 10)])).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["results"][0]["outcome"], "saved");
-    // The same version again is a retry: nothing changes.
-    let (_, r) = save(
-        &app,
-        json!([{"account_id": id, "version": 1, "state": state(999)}]),
-    )
-    .await;
+    assert_eq!(r["results"][0]["stored_version"], 1);
+    // The same save again (a retry after a lost answer) is a duplicate: nothing changes.
+    let (_, r) = app.save("shard-a", json!([save_of(id, 1, 0, 10)])).await;
     assert_eq!(r["results"][0]["outcome"], "duplicate");
-    let (_, r) = save(
-        &app,
-        json!([{"account_id": id, "version": 3, "state": state(30)}]),
-    )
-    .await;
+    // Other content on the same base is not a retry: refused.
+    let (_, r) = app.save("shard-a", json!([save_of(id, 1, 0, 11)])).await;
+    assert_eq!(r["results"][0]["outcome"], "stale_version");
+    let (_, r) = app.save("shard-a", json!([save_of(id, 1, 1, 20)])).await;
     assert_eq!(r["results"][0]["outcome"], "saved");
-    // Older than stored: refused.
-    let (_, r) = save(&app, json!([{"account_id": id, "version": 2, "state": state(20)}, {"account_id": 999999, "version": 1, "state": state(1)}])).await;
-    assert_eq!(r["results"][0]["outcome"], "stale");
-    assert_eq!(r["results"][0]["stored_version"], 3);
-    assert_eq!(r["results"][1]["outcome"], "unknown_account");
-    let (_, stored) = load().await;
-    assert_eq!(stored["version"], 3);
-    assert_eq!(stored["state"]["inventory"]["coins"], 30);
-    assert_eq!(
-        stored["state"]["farm"]["plots"][1]["Growing"]["crop"],
-        "radish"
-    );
 
-    // The player sees it in /v1/players/me.
+    // Another shard loads the player: a new epoch, and it sees the newest state.
+    let lease_b = app.lease(id, "shard-b").await;
+    assert_eq!(
+        (&lease_b["epoch"], &lease_b["version"]),
+        (&json!(2), &json!(2))
+    );
+    assert_eq!(lease_b["state"]["inventory"]["coins"], 20);
+    // The old owner can no longer save, whatever version it claims.
+    for base in [1, 2] {
+        let (_, r) = app.save("shard-a", json!([save_of(id, 1, base, 99)])).await;
+        assert_eq!(r["results"][0]["outcome"], "stale_epoch", "base {base}");
+        assert_eq!(r["results"][0]["stored_epoch"], 2);
+    }
+    // Nor can it reuse the new epoch under its own name.
+    let (_, r) = app.save("shard-a", json!([save_of(id, 2, 2, 99)])).await;
+    assert_eq!(r["results"][0]["outcome"], "stale_epoch");
+    let (_, r) = app.save("shard-b", json!([save_of(id, 2, 2, 30)])).await;
+    assert_eq!(r["results"][0]["outcome"], "saved");
+
+    // Unknown and never-leased accounts are refused.
+    let other = app.user("quentin").await["account_id"].as_i64().unwrap();
+    let (_, r) = app
+        .save(
+            "shard-b",
+            json!([save_of(424242, 1, 0, 1), save_of(other, 1, 0, 1)]),
+        )
+        .await;
+    assert_eq!(r["results"][0]["outcome"], "unknown_account");
+    assert_eq!(r["results"][1]["outcome"], "unknown_account");
+
+    // The player sees the stored state in /v1/players/me.
     let (_, me) = app
         .get_auth("/v1/players/me", t["access_token"].as_str().unwrap())
         .await;
@@ -140,36 +137,160 @@ both_backends!(saves_are_versioned_and_idempotent, |app| {
     assert_eq!(me["farm"]["ripe"], 1);
     assert_eq!(me["state_version"], 3);
 
-    let (s, _) = save(
-        &app,
-        json!([{"account_id": id, "version": 0, "state": state(1)}]),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = save(
-        &app,
-        json!([{"account_id": id, "version": 5, "state": {"zone": 1}}]),
-    )
-    .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let r = app
-        .http
-        .get(format!("{}/internal/v1/players/424242/state", app.url))
-        .bearer_auth(&app.service_secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A lease of an account that does not exist is a 404.
+    let (s, b) = app
+        .internal(
+            "/internal/v1/players/424242/lease",
+            json!({"shard_id": "shard-a"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_error(&b, "not_found");
 });
 
-both_backends!(large_save_batches_fit, |app| {
-    let t = app.user("rita").await;
-    let id = t["account_id"].as_i64().unwrap();
-    // ~100 KiB: over the public 16 KiB limit, well inside the internal one.
-    let saves: Vec<Value> = (1..=200)
-        .map(|v| json!({"account_id": id, "version": v, "state": state(v as u32)}))
+both_backends!(save_batches_are_validated, |app| {
+    let id = app.user("rosa").await["account_id"].as_i64().unwrap();
+    app.lease(id, "s").await;
+    for (saves, why) in [
+        (json!([save_of(id, 0, 0, 1)]), "epoch 0"),
+        (json!([save_of(id, 1, -1, 1)]), "negative base"),
+        (
+            json!([save_of(id, 1, 0, 1), save_of(id, 1, 1, 2)]),
+            "one account twice",
+        ),
+        (
+            json!([{"account_id": id, "epoch": 1, "base_version": 0, "state": {"zone": 1}}]),
+            "bad state",
+        ),
+    ] {
+        let (s, b) = app.save("s", saves).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {b}");
+        assert_error(&b, "validation_failed");
+    }
+    let too_many: Vec<Value> = (0..=harvest_shared::api::MAX_SAVES_PER_BATCH as i64)
+        .map(|i| save_of(i + 1000, 1, 0, 1))
         .collect();
-    let (s, r) = save(&app, Value::Array(saves)).await;
+    let (s, b) = app.save("s", Value::Array(too_many)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(b["field"], "saves");
+});
+
+both_backends!(a_full_batch_saves_in_one_request, |app| {
+    // Accounts straight in the database: 500 argon2 hashes would only slow the test down.
+    let db = &app.sidecar().state.db;
+    let mut saves = Vec::new();
+    for i in 0..harvest_shared::api::MAX_SAVES_PER_BATCH {
+        let harvest_sidecar::db::accounts::CreateAccount::Created(id) = db
+            .create_account(&format!("bulk{i}"), "x", now_secs())
+            .await
+            .unwrap()
+        else {
+            panic!("fresh name")
+        };
+        app.lease(id, "bulk").await;
+        saves.push(save_of(id, 1, 0, i as u32));
+    }
+    let (s, r) = app.save("bulk", Value::Array(saves)).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(r["results"].as_array().unwrap().len(), 200);
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), harvest_shared::api::MAX_SAVES_PER_BATCH);
+    assert!(results.iter().all(|r| r["outcome"] == "saved"));
+});
+
+both_backends!(concurrent_leases_get_distinct_epochs, |app| {
+    let id = app.user("sven").await["account_id"].as_i64().unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (http, url, secret) = (
+            app.http.clone(),
+            app.internal_url.clone(),
+            app.service_secret.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/internal/v1/players/{id}/lease"))
+                .bearer_auth(secret)
+                .json(&json!({ "shard_id": format!("s{i}") }))
+                .send()
+                .await
+                .unwrap();
+            read(r).await.1["epoch"].as_i64().unwrap()
+        }));
+    }
+    let mut epochs = Vec::new();
+    for t in tasks {
+        epochs.push(t.await.unwrap());
+    }
+    epochs.sort();
+    assert_eq!(epochs, (1..=10).collect::<Vec<_>>());
+});
+
+both_backends!(
+    me_of_a_player_never_saved_shows_the_content_start_state,
+    |app| {
+        let t = app.user("tess").await;
+        let content = harvest_shared::content::Content::load(content_dir()).unwrap();
+        let (s, me) = app
+            .get_auth("/v1/players/me", t["access_token"].as_str().unwrap())
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(me["state_version"], 0);
+        assert_eq!(me["inventory"]["coins"], content.rules.start_coins);
+        assert_eq!(me["zone"], content.rules.start_zone.as_str());
+        let plots = content.zones[&content.rules.start_zone].farm_plots;
+        assert_eq!(me["farm"]["plots"], plots);
+        assert_eq!(me["farm"]["empty"], plots);
+        // A lease alone (no save yet) changes nothing the player sees.
+        app.lease(t["account_id"].as_i64().unwrap(), "s").await;
+        let (_, again) = app
+            .get_auth("/v1/players/me", t["access_token"].as_str().unwrap())
+            .await;
+        assert_eq!(again, me);
+    }
+);
+
+both_backends!(logout_ends_the_game_session_on_the_owning_shard, |app| {
+    let t = app.user("ursula").await;
+    let id = t["account_id"].as_i64().unwrap();
+    let heartbeat = |shard: &'static str| {
+        let app = &app;
+        async move {
+            let (s, b) = app
+                .internal(
+                    "/internal/v1/shards",
+                    json!({"shard_id": shard, "address": "127.0.0.1:9", "zones": ["meadow"], "content_version": "v"}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+            b["end_sessions"].clone()
+        }
+    };
+    assert_eq!(heartbeat("owner").await, json!([]));
+    app.lease(id, "owner").await;
+    assert_eq!(
+        app.post_auth("/v1/auth/logout", t["access_token"].as_str().unwrap(), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    // Only the owner hears of it, exactly once.
+    assert_eq!(heartbeat("bystander").await, json!([]));
+    assert_eq!(heartbeat("owner").await, json!([id]));
+    assert_eq!(heartbeat("owner").await, json!([]));
+    // A player the shard let go (released lease) is not asked for again.
+    let (_, r) = app
+        .save(
+            "owner",
+            json!([{"account_id": id, "epoch": 1, "base_version": 0, "state": state(5), "release": true}]),
+        )
+        .await;
+    assert_eq!(r["results"][0]["outcome"], "saved");
+    let t2 = app.login("ursula", "password123").await.1;
+    app.post_auth(
+        "/v1/auth/logout",
+        t2["access_token"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(heartbeat("owner").await, json!([]));
 });

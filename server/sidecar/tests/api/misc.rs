@@ -1,5 +1,9 @@
 use crate::both_backends;
+use crate::common::*;
 use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 both_backends!(probes, |app| {
     let (s, b) = app.get("/healthz").await;
@@ -48,7 +52,7 @@ both_backends!(openapi_lists_every_route, |app| {
         ("/readyz", "get"),
         ("/internal/v1/shards", "post"),
         ("/internal/v1/shards/{shard_id}", "delete"),
-        ("/internal/v1/players/{account_id}/state", "get"),
+        ("/internal/v1/players/{account_id}/lease", "post"),
         ("/internal/v1/players/states", "post"),
     ] {
         assert!(
@@ -58,7 +62,274 @@ both_backends!(openapi_lists_every_route, |app| {
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     let login = &doc["paths"]["/v1/auth/login"]["post"]["responses"];
-    for code in ["200", "401", "429"] {
+    for code in ["200", "401", "422", "429"] {
         assert!(login[code].is_object(), "login {code}");
     }
+    // The constraints the handlers enforce are in the schema.
+    let register = &doc["components"]["schemas"]["RegisterRequest"]["properties"];
+    assert_eq!(register["username"]["minLength"], 3);
+    assert_eq!(register["username"]["maxLength"], 24);
+    assert_eq!(register["username"]["pattern"], "^[A-Za-z0-9_]{3,24}$");
+    assert_eq!(register["password"]["minLength"], 8);
+    assert_eq!(register["password"]["maxLength"], 128);
+    let refresh = &doc["components"]["schemas"]["RefreshRequest"]["properties"];
+    assert_eq!(refresh["refresh_token"]["maxLength"], 256);
+});
+
+both_backends!(
+    internal_routes_only_on_the_internal_listener,
+    |cfg| {
+        cfg.internal_bind = Some("127.0.0.1:0".parse().unwrap());
+    },
+    |app| {
+        assert_ne!(app.url, app.internal_url);
+        let body = json!({"shard_id": "s1", "address": "127.0.0.1:5999", "zones": ["meadow"], "content_version": "v"});
+        // On the public listener the internal routes do not exist, secret or not.
+        let r = app
+            .http
+            .post(format!("{}/internal/v1/shards", app.url))
+            .bearer_auth(&app.service_secret)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (s, b) = read(r).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_error(&b, "not_found");
+        // On the internal listener they work, and the public routes do not exist there.
+        let (s, _) = app.internal("/internal/v1/shards", body).await;
+        assert_eq!(s, StatusCode::OK);
+        let r = app
+            .http
+            .post(format!("{}/v1/auth/login", app.internal_url))
+            .json(&json!({"username": "a", "password": "b"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        // The public OpenAPI document still describes them (for shard authors).
+        let (_, doc) = app.get("/openapi.json").await;
+        assert!(doc["paths"]["/internal/v1/shards"]["post"].is_object());
+    }
+);
+
+/// A certificate for 127.0.0.1 and localhost, signed by a CA made for the test.
+fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let cert = params.signed_by(&key, &issuer).unwrap();
+    let (ca_path, cert_path, key_path) = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&ca_path, ca.pem()).unwrap();
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (ca_path, cert_path, key_path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_round_trip_with_a_private_ca() {
+    harvest_ops::tls::install_crypto_provider();
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(pki.path());
+    let app = TestApp::spawn(Backend::Sqlite, |cfg| {
+        cfg.tls_cert = Some(cert.clone());
+        cfg.tls_key = Some(key.clone());
+    })
+    .await
+    .unwrap();
+    assert!(app.url.starts_with("https://"), "{}", app.url);
+    let ca_pem = std::fs::read(&ca).unwrap();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem).unwrap())
+        .build()
+        .unwrap();
+    // Register and log in over HTTPS.
+    let r = trusting
+        .post(format!("{}/v1/auth/register", app.url))
+        .json(&json!({"username": "tls_user", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = trusting
+        .post(format!("{}/v1/auth/login", app.url))
+        .json(&json!({"username": "tls_user", "password": "password123"}))
+        .send()
+        .await
+        .unwrap();
+    let (s, tokens) = read(r).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = trusting
+        .get(format!("{}/v1/players/me", app.url))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // A client that does not trust the CA refuses the connection.
+    let untrusting = reqwest::Client::new();
+    assert!(
+        untrusting
+            .get(format!("{}/healthz", app.url))
+            .send()
+            .await
+            .is_err()
+    );
+    // Plain HTTP to the TLS port gets nowhere.
+    let plain = app.url.replacen("https://", "http://", 1);
+    let r = reqwest::Client::new()
+        .get(format!("{plain}/healthz"))
+        .send()
+        .await;
+    assert!(r.is_err() || !r.unwrap().status().is_success());
+}
+
+/// Hundreds of connections that trickle their headers must neither block logins nor stay
+/// open past the header-read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_header_clients_do_not_stop_logins() {
+    let app = TestApp::spawn(Backend::Sqlite, |cfg| {
+        cfg.header_read_timeout_secs = 2;
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        app.register("busy_bee", "password123").await.0,
+        StatusCode::CREATED
+    );
+    let addr = app.sidecar().addr;
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        slow.push(tokio::spawn(async move {
+            let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+                return None;
+            };
+            let started = std::time::Instant::now();
+            let _ = s
+                .write_all(b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\n")
+                .await;
+            // One header byte every 300 ms, never finishing, until the server hangs up.
+            let mut buf = [0u8; 64];
+            loop {
+                if s.write_all(b"X").await.is_err() {
+                    break;
+                }
+                match tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(_)) => break, // the server answered (408) and will close
+                    Err(_) => {}
+                }
+                if started.elapsed() > Duration::from_secs(20) {
+                    return Some(started.elapsed());
+                }
+            }
+            Some(started.elapsed())
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Real logins go through while the slow connections are open.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let (s, body) = app.login("busy_bee", "password123").await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    let mut closed = 0;
+    for t in slow {
+        if let Some(held) = t.await.unwrap() {
+            assert!(held < Duration::from_secs(20), "held {held:?}");
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 500, "every slow connection was cut off");
+}
+
+/// The request guard: past the concurrency limit the sidecar answers 503 at once, and a
+/// request (body included) that takes too long gets 408.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_limit_and_request_timeout() {
+    let app = TestApp::spawn(Backend::Sqlite, |cfg| {
+        cfg.max_concurrent_requests = 1;
+        cfg.request_timeout_secs = 1;
+    })
+    .await
+    .unwrap();
+    let addr = app.sidecar().addr;
+    // A request whose body never finishes holds the only slot.
+    let mut hog = tokio::net::TcpStream::connect(addr).await.unwrap();
+    hog.write_all(b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_error(&read(r).await.1, "busy");
+    // The hog is cut off with 408 after the request timeout, and the slot frees.
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), hog.read(&mut answer))
+        .await
+        .expect("the server answers the hog")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let (s, _) = app.get("/healthz").await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+both_backends!(pruning_removes_what_can_never_be_used_again, |app| {
+    let db = &app.sidecar().state.db;
+    let now = harvest_sidecar::db::now_secs();
+    let t = app.user("pruned").await;
+    let id = t["account_id"].as_i64().unwrap();
+    // An expired session, a revoked one, and a live one.
+    db.create_session("old", id, "h-old", now - 100, now - 10)
+        .await
+        .unwrap();
+    db.create_session("gone", id, "h-gone", now - 100, now + 1000)
+        .await
+        .unwrap();
+    db.revoke_session("gone", now - 5).await.unwrap();
+    db.create_session("live", id, "h-live", now, now + 1000)
+        .await
+        .unwrap();
+    // A shard dead for a long time, and a fresh one.
+    for (shard, seen) in [("dead", now - 3600), ("alive", now)] {
+        let reg = harvest_shared::api::ShardRegistration {
+            shard_id: shard.into(),
+            address: "127.0.0.1:1".into(),
+            zones: vec![harvest_shared::ids::ZoneId::new("meadow")],
+            content_version: "v".into(),
+        };
+        db.upsert_shard(&reg, seen).await.unwrap();
+    }
+    let pruned = db.prune(now, now - 7 * 86400, now - 60).await.unwrap();
+    assert_eq!((pruned.sessions, pruned.shards), (2, 1));
+    assert_eq!(pruned.refresh_tokens, 2);
+    assert!(db.session_is_live("live", id, now).await.unwrap());
+    // The user's own login session is untouched.
+    assert_eq!(
+        app.get_auth("/v1/players/me", t["access_token"].as_str().unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Nothing more to do the second time.
+    let again = db.prune(now, now - 7 * 86400, now - 60).await.unwrap();
+    assert_eq!(again, Default::default());
 });

@@ -1,0 +1,188 @@
+//! `/healthz` and `/readyz` on `--admin-bind`, for Kubernetes probes and operators.
+//!
+//! - `/healthz`: 200 while the tick loop runs (503 once it has not ticked for
+//!   [`STALL_AFTER`]: the process is alive but stuck).
+//! - `/readyz`: 200 when the shard takes players: bound, running (not draining), and its
+//!   sidecar reachable and accepting its requests. Otherwise 503 with the reasons, e.g. a
+//!   wrong service secret shows as `sidecar rejects this shard's requests (401)`.
+//!
+//! Both answer JSON, and include the counts an operator looks at first. The server runs on a
+//! thread of its own and only reads a snapshot the tick refreshes each frame.
+
+use super::persistence::{SaveQueue, SidecarHealth};
+use super::players::Players;
+use super::shutdown::ShardState;
+use super::{Settings, TickSet};
+use axum::Json;
+use axum::http::StatusCode;
+use axum::routing::get;
+use bevy::prelude::*;
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tracing::{error, info};
+
+/// `/healthz` fails when the tick loop has not run for this long.
+pub const STALL_AFTER: Duration = Duration::from_secs(10);
+
+/// What the probes report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Status {
+    pub ready: bool,
+    pub reasons: Vec<String>,
+    pub state: String,
+    pub players_online: usize,
+    pub players_loading: usize,
+    pub saves_owed: usize,
+    pub saves_refused: u64,
+}
+
+#[derive(Resource, Clone)]
+pub struct AdminStatus {
+    status: Arc<RwLock<(Status, Instant)>>,
+}
+
+impl AdminStatus {
+    /// The current status (tests read it without HTTP).
+    pub fn get(&self) -> Status {
+        self.status
+            .read()
+            .map(|s| s.0.clone())
+            .unwrap_or_else(|p| p.into_inner().0.clone())
+    }
+}
+
+fn refresh(
+    admin: Res<AdminStatus>,
+    state: Res<State<ShardState>>,
+    health: Res<SidecarHealth>,
+    players: Res<Players>,
+    queue: Res<SaveQueue>,
+    bound: Option<Res<super::transport::BoundAddr>>,
+    settings: Res<Settings>,
+) {
+    let mut reasons = Vec::new();
+    if settings.0.network && !bound.is_some_and(|b| b.0.is_some()) {
+        reasons.push("starting: UDP socket not bound yet".to_owned());
+    }
+    if *state.get() != ShardState::Running {
+        reasons.push(format!("{:?}", state.get()).to_lowercase());
+    }
+    if let Some(problem) = health.problem() {
+        reasons.push(problem);
+    }
+    let status = Status {
+        ready: reasons.is_empty(),
+        reasons,
+        state: format!("{:?}", state.get()).to_lowercase(),
+        players_online: players.online.len(),
+        players_loading: players.loading.len(),
+        saves_owed: queue.len(),
+        saves_refused: queue.counters.refused,
+    };
+    if let Ok(mut slot) = admin.status.write() {
+        slot.0 = status;
+        slot.1 = Instant::now();
+    }
+}
+
+async fn serve(listener: std::net::TcpListener, status: Arc<RwLock<(Status, Instant)>>) {
+    let ready = status.clone();
+    let app = axum::Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let status = status.clone();
+                async move {
+                    let stalled = status
+                        .read()
+                        .map(|s| s.1.elapsed() > STALL_AFTER)
+                        .unwrap_or(true);
+                    let code = if stalled {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::OK
+                    };
+                    let word = if stalled { "stalled" } else { "ok" };
+                    (code, Json(serde_json::json!({ "status": word })))
+                }
+            }),
+        )
+        .route(
+            "/readyz",
+            get(move || {
+                let status = ready.clone();
+                async move {
+                    let s = status
+                        .read()
+                        .map(|s| s.0.clone())
+                        .unwrap_or_else(|p| p.into_inner().0.clone());
+                    let code = if s.ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (code, Json(s))
+                }
+            }),
+        );
+    let addr = listener.local_addr().ok();
+    match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => {
+            info!(?addr, "admin probes listening (/healthz, /readyz)");
+            if let Err(e) = axum::serve(listener, app).await {
+                error!(error = %e, "admin listener failed");
+            }
+        }
+        Err(e) => error!(error = %e, "admin listener"),
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    let initial = Status {
+        ready: false,
+        reasons: vec!["starting".into()],
+        state: "running".into(),
+        players_online: 0,
+        players_loading: 0,
+        saves_owed: 0,
+        saves_refused: 0,
+    };
+    let status = Arc::new(RwLock::new((initial, Instant::now())));
+    app.insert_resource(AdminStatus {
+        status: status.clone(),
+    });
+    app.add_systems(Update, refresh.in_set(TickSet::Send));
+    let Some(addr) = app.world().resource::<Settings>().0.admin_bind else {
+        return;
+    };
+    // Bind now, so a port in use stops the shard at start with a clear message.
+    let listener = match std::net::TcpListener::bind(addr).and_then(|l| {
+        l.set_nonblocking(true)?;
+        Ok(l)
+    }) {
+        Ok(l) => l,
+        Err(e) => {
+            let msg = format!("cannot bind --admin-bind {addr}: {e}");
+            app.add_systems(Startup, move |mut exit: MessageWriter<AppExit>| {
+                error!("{msg}");
+                exit.write(AppExit::error());
+            });
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("shard-admin".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(serve(listener, status)),
+                Err(e) => error!(error = %e, "admin runtime"),
+            }
+        });
+    if let Err(e) = spawned {
+        error!(error = %e, "cannot start the admin thread");
+    }
+}

@@ -1,0 +1,320 @@
+//! Where persistence jobs go: the sidecar over HTTP, or the in-memory store.
+//!
+//! With a sidecar, a small tokio runtime (one worker thread, never the tick thread) runs two
+//! independent lanes, so loads never wait behind saves:
+//!
+//! - the **load lane** leases players concurrently, at most `load_concurrency` at once, in a
+//!   `JoinSet`; a load that fails *or panics* still answers its player (with an error);
+//! - the **save lane** sends the save batches the queue hands it (the queue bounds how many).
+//!
+//! Directory heartbeats and the deregistration run as one-off tasks beside them. Every answer
+//! comes back to the tick as a [`Reply`] on a channel that a system drains each frame.
+
+use super::memory::MemoryStore;
+use crate::sidecar_client::{SidecarClient, SidecarError};
+use bevy::prelude::*;
+use harvest_shared::api::{Lease, PlayerSave, SaveResult, ShardRegistered, ShardRegistration};
+use harvest_shared::ids::AccountId;
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub enum Job {
+    /// Take the account's lease and load its state.
+    Lease(AccountId),
+    /// Send one batch of saves, answering within `timeout`.
+    Save {
+        batch: u64,
+        saves: Vec<PlayerSave>,
+        timeout: Duration,
+    },
+    /// Join or renew the shard directory.
+    Heartbeat(ShardRegistration),
+    /// Leave the directory, answering within `timeout`.
+    Deregister { timeout: Duration },
+}
+
+pub enum Reply {
+    Leased {
+        account: AccountId,
+        result: Result<Lease, SidecarError>,
+    },
+    Saved {
+        batch: u64,
+        result: Result<Vec<SaveResult>, SidecarError>,
+    },
+    Heartbeat(Result<ShardRegistered, SidecarError>),
+    Deregistered(Result<(), SidecarError>),
+}
+
+struct Remote {
+    runtime: tokio::runtime::Runtime,
+    client: SidecarClient,
+    shard_id: String,
+    loads: mpsc::UnboundedSender<AccountId>,
+    saves: mpsc::UnboundedSender<(u64, Vec<PlayerSave>, Duration)>,
+}
+
+enum Inner {
+    Remote(Remote),
+    Memory(MemoryStore),
+}
+
+/// The shard's handle on persistence.
+#[derive(Resource)]
+pub struct Backend {
+    inner: Inner,
+    shard_id: String,
+    replies_tx: crossbeam_channel::Sender<Reply>,
+    replies: crossbeam_channel::Receiver<Reply>,
+}
+
+impl Backend {
+    /// Talk to the sidecar through `client`.
+    pub fn remote(
+        client: SidecarClient,
+        shard_id: String,
+        load_concurrency: usize,
+    ) -> anyhow::Result<Backend> {
+        let (replies_tx, replies) = crossbeam_channel::unbounded();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("shard-io")
+            .enable_all()
+            .build()?;
+        let (loads, load_rx) = mpsc::unbounded_channel();
+        let (saves, save_rx) = mpsc::unbounded_channel();
+        {
+            let (client, shard, tx) = (client.clone(), shard_id.clone(), replies_tx.clone());
+            runtime.spawn(load_lane(load_rx, load_concurrency, tx, move |account| {
+                let (client, shard) = (client.clone(), shard.clone());
+                async move { client.lease(account, &shard).await }
+            }));
+        }
+        {
+            let (client, shard, tx) = (client.clone(), shard_id.clone(), replies_tx.clone());
+            runtime.spawn(save_lane(save_rx, tx, move |saves, timeout| {
+                let (client, shard) = (client.clone(), shard.clone());
+                async move { client.save(&shard, saves, timeout).await }
+            }));
+        }
+        Ok(Backend {
+            inner: Inner::Remote(Remote {
+                runtime,
+                client,
+                shard_id: shard_id.clone(),
+                loads,
+                saves,
+            }),
+            shard_id,
+            replies_tx,
+            replies,
+        })
+    }
+
+    /// Answer from memory (no sidecar).
+    pub fn memory(shard_id: String) -> Backend {
+        let (replies_tx, replies) = crossbeam_channel::unbounded();
+        Backend {
+            inner: Inner::Memory(MemoryStore::default()),
+            shard_id,
+            replies_tx,
+            replies,
+        }
+    }
+
+    pub fn submit(&mut self, job: Job) {
+        match &mut self.inner {
+            Inner::Remote(r) => r.submit(job, &self.replies_tx),
+            Inner::Memory(store) => {
+                let reply = match job {
+                    Job::Lease(account) => Reply::Leased {
+                        account,
+                        result: store.lease(account, &self.shard_id),
+                    },
+                    Job::Save { batch, saves, .. } => Reply::Saved {
+                        batch,
+                        result: store.save(&self.shard_id, saves),
+                    },
+                    Job::Heartbeat(_) => Reply::Heartbeat(Ok(ShardRegistered {
+                        ttl_secs: 15,
+                        end_sessions: vec![],
+                    })),
+                    Job::Deregister { .. } => Reply::Deregistered(Ok(())),
+                };
+                let _ = self.replies_tx.send(reply);
+            }
+        }
+    }
+
+    /// Replies that have arrived since the last call.
+    pub fn replies(&self) -> Vec<Reply> {
+        self.replies.try_iter().collect()
+    }
+
+    /// The in-memory store, when there is no sidecar (tests).
+    pub fn memory_store(&mut self) -> Option<&mut MemoryStore> {
+        match &mut self.inner {
+            Inner::Memory(m) => Some(m),
+            Inner::Remote(_) => None,
+        }
+    }
+}
+
+impl Remote {
+    fn submit(&self, job: Job, replies: &crossbeam_channel::Sender<Reply>) {
+        match job {
+            Job::Lease(account) => {
+                let _ = self.loads.send(account);
+            }
+            Job::Save {
+                batch,
+                saves,
+                timeout,
+            } => {
+                let _ = self.saves.send((batch, saves, timeout));
+            }
+            Job::Heartbeat(reg) => {
+                let (client, tx) = (self.client.clone(), replies.clone());
+                self.runtime.spawn(async move {
+                    let _ = tx.send(Reply::Heartbeat(client.heartbeat(&reg).await));
+                });
+            }
+            Job::Deregister { timeout } => {
+                let (client, tx, id) =
+                    (self.client.clone(), replies.clone(), self.shard_id.clone());
+                self.runtime.spawn(async move {
+                    let _ = tx.send(Reply::Deregistered(client.deregister(&id, timeout).await));
+                });
+            }
+        }
+    }
+}
+
+/// Lease accounts as they come, at most `limit` at once. Every account gets exactly one
+/// [`Reply::Leased`], even when its task panics.
+pub(crate) async fn load_lane<F, Fut>(
+    mut jobs: mpsc::UnboundedReceiver<AccountId>,
+    limit: usize,
+    replies: crossbeam_channel::Sender<Reply>,
+    load: F,
+) where
+    F: Fn(AccountId) -> Fut,
+    Fut: Future<Output = Result<Lease, SidecarError>> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let mut accounts: HashMap<tokio::task::Id, AccountId> = HashMap::new();
+    let mut open = true;
+    while open || !tasks.is_empty() {
+        tokio::select! {
+            job = jobs.recv(), if open && tasks.len() < limit.max(1) => match job {
+                Some(account) => {
+                    let handle = tasks.spawn(load(account));
+                    accounts.insert(handle.id(), account);
+                }
+                None => open = false,
+            },
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (id, result) = match done {
+                    Ok((id, result)) => (id, result),
+                    Err(e) => (e.id(), Err(SidecarError::Crashed(format!("load task: {e}")))),
+                };
+                if let Some(account) = accounts.remove(&id) {
+                    let _ = replies.send(Reply::Leased { account, result });
+                }
+            }
+        }
+    }
+}
+
+/// Send save batches as they come; each gets exactly one [`Reply::Saved`].
+pub(crate) async fn save_lane<F, Fut>(
+    mut jobs: mpsc::UnboundedReceiver<(u64, Vec<PlayerSave>, Duration)>,
+    replies: crossbeam_channel::Sender<Reply>,
+    save: F,
+) where
+    F: Fn(Vec<PlayerSave>, Duration) -> Fut,
+    Fut: Future<Output = Result<Vec<SaveResult>, SidecarError>> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let mut batches: HashMap<tokio::task::Id, u64> = HashMap::new();
+    let mut open = true;
+    while open || !tasks.is_empty() {
+        tokio::select! {
+            job = jobs.recv(), if open => match job {
+                Some((batch, saves, timeout)) => {
+                    let handle = tasks.spawn(save(saves, timeout));
+                    batches.insert(handle.id(), batch);
+                }
+                None => open = false,
+            },
+            Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let (id, result) = match done {
+                    Ok((id, result)) => (id, result),
+                    Err(e) => (e.id(), Err(SidecarError::Crashed(format!("save task: {e}")))),
+                };
+                if let Some(batch) = batches.remove(&id) {
+                    let _ = replies.send(Reply::Saved { batch, result });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A load that panics, or fails, still answers its player; the others are unaffected; and
+    /// no more than `limit` run at once.
+    #[test]
+    fn load_lane_answers_every_account_even_on_panic() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for i in 1..=20 {
+            tx.send(AccountId(i)).unwrap();
+        }
+        drop(tx);
+        let (r2, p2) = (running.clone(), peak.clone());
+        rt.block_on(load_lane(rx, 4, reply_tx, move |account| {
+            let (running, peak) = (r2.clone(), p2.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let n = running.fetch_add(1, SeqCst) + 1;
+                peak.fetch_max(n, SeqCst);
+                tokio::task::yield_now().await;
+                running.fetch_sub(1, SeqCst);
+                match account.0 {
+                    7 => panic!("boom"),
+                    9 => Err(SidecarError::Unavailable("nope".into())),
+                    _ => Ok(Lease {
+                        account_id: account,
+                        epoch: 1,
+                        version: 0,
+                        state: None,
+                    }),
+                }
+            }
+        }));
+        let mut got: Vec<(i64, bool)> = replies
+            .try_iter()
+            .map(|r| match r {
+                Reply::Leased { account, result } => (account.0, result.is_ok()),
+                _ => unreachable!("only leases here"),
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 20, "every account answered exactly once");
+        assert!(!got[6].1 && !got[8].1, "{got:?}");
+        assert_eq!(got.iter().filter(|g| g.1).count(), 18);
+        assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 4);
+    }
+}

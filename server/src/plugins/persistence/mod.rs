@@ -1,0 +1,272 @@
+//! Loading and saving player state without blocking the tick, and without ever confirming a
+//! save the owner of record did not accept.
+//!
+//! - [`queue`]: the [`SaveQueue`] (one record per leased account; coalesced, chunked,
+//!   compare-and-swap saves; backoff and parking).
+//! - [`backend`]: where jobs go (the sidecar's separate load and save lanes, or memory).
+//! - [`memory`]: the in-memory store with the sidecar's lease and CAS rules.
+//!
+//! Systems here: drain the backend's replies into messages ([`Leased`], [`SaveRefused`],
+//! [`HeartbeatAnswered`]) and the [`SidecarHealth`]; hand changed players to the queue once
+//! their oldest change is `save_interval` old (write-behind); send the batches the queue
+//! releases. While the sidecar is unreachable the shard keeps ticking, the queue keeps at most
+//! one pending snapshot per account, and the health says so (logged at most once a second).
+
+pub mod backend;
+pub mod memory;
+pub mod queue;
+
+pub use backend::{Backend, Job, Reply};
+pub use queue::{Refusal, SaveQueue};
+
+use super::player::{Player, snapshot};
+use super::{Settings, TickSet, now};
+use crate::sidecar_client::{SidecarClient, SidecarError};
+use bevy::prelude::*;
+use harvest_ops::throttle::Throttle;
+use harvest_shared::api::{Lease, SaveOutcome, ShardRegistered};
+use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::ids::AccountId;
+use harvest_shared::protocol::PlayerInfo;
+use std::time::{Duration, Instant};
+use tracing::{error, info, warn};
+
+/// Save batches in flight at once.
+pub const MAX_BATCHES_IN_FLIGHT: usize = 4;
+
+/// A lease (load) answered.
+#[derive(Message, Debug, Clone)]
+pub struct Leased {
+    pub account: AccountId,
+    pub result: Result<Lease, SidecarError>,
+}
+
+/// The sidecar refused a save of `account`: another load owns the player now.
+#[derive(Message, Debug, Clone)]
+pub struct SaveRefused {
+    pub account: AccountId,
+    pub outcome: SaveOutcome,
+}
+
+/// A directory heartbeat answered.
+#[derive(Message, Debug, Clone)]
+pub struct HeartbeatAnswered(pub Result<ShardRegistered, SidecarError>);
+
+/// Can the shard use its sidecar? Drives join refusals, readiness and the logs.
+#[derive(Resource, Debug, Clone, PartialEq, Eq, Default)]
+pub enum SidecarHealth {
+    #[default]
+    Up,
+    /// Unreachable or failing (5xx) since `since`.
+    Unreachable { since: Duration, error: String },
+    /// It refuses this shard's requests (4xx): a bug or a misconfiguration.
+    Rejecting { status: u16, body: String },
+}
+
+impl SidecarHealth {
+    pub fn is_up(&self) -> bool {
+        matches!(self, SidecarHealth::Up)
+    }
+
+    /// A short reason for readiness and refusals, `None` when up.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            SidecarHealth::Up => None,
+            SidecarHealth::Unreachable { error, .. } => {
+                Some(format!("sidecar unreachable: {error}"))
+            }
+            SidecarHealth::Rejecting { status, body } => Some(format!(
+                "sidecar rejects this shard's requests ({status}): {body}"
+            )),
+        }
+    }
+}
+
+/// Keeps the health's log lines to one a second.
+#[derive(Resource)]
+struct HealthLog(Throttle);
+
+fn note(
+    health: &mut SidecarHealth,
+    log: &mut HealthLog,
+    outcome: Result<(), &SidecarError>,
+    at: Duration,
+) {
+    match outcome {
+        Ok(()) => {
+            if let SidecarHealth::Unreachable { since, .. } = health {
+                info!(
+                    down_for_s = (at.saturating_sub(*since)).as_secs_f64(),
+                    "sidecar reachable again"
+                );
+            } else if matches!(health, SidecarHealth::Rejecting { .. }) {
+                info!("sidecar accepts this shard's requests again");
+            }
+            *health = SidecarHealth::Up;
+        }
+        Err(SidecarError::Rejected { status, body }) => {
+            if let Some(held_back) = log.0.ready(Instant::now()) {
+                error!(status, %body, held_back, "the sidecar REJECTS this shard's requests: check the service secret and versions; unsaved state is kept and retried slowly");
+            }
+            *health = SidecarHealth::Rejecting {
+                status: *status,
+                body: body.clone(),
+            };
+        }
+        Err(e @ (SidecarError::Unavailable(_) | SidecarError::Crashed(_))) => {
+            if let Some(held_back) = log.0.ready(Instant::now()) {
+                warn!(error = %e, held_back, "sidecar unavailable: players keep playing, saves are retried, new players are refused");
+            }
+            match health {
+                SidecarHealth::Unreachable { error, .. } => *error = e.to_string(),
+                _ => {
+                    *health = SidecarHealth::Unreachable {
+                        since: at,
+                        error: e.to_string(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn drain_replies(
+    backend: Res<Backend>,
+    mut queue: ResMut<SaveQueue>,
+    mut health: ResMut<SidecarHealth>,
+    mut log: ResMut<HealthLog>,
+    mut leased: MessageWriter<Leased>,
+    mut refused: MessageWriter<SaveRefused>,
+    mut heartbeats: MessageWriter<HeartbeatAnswered>,
+    time: Res<Time<Real>>,
+) {
+    let at = now(&time);
+    for reply in backend.replies() {
+        match reply {
+            Reply::Leased { account, result } => {
+                // A missing account (404) says nothing about the sidecar's health.
+                let health_signal = match &result {
+                    Err(SidecarError::Rejected { status: 404, .. }) => Ok(()),
+                    r => r.as_ref().map(|_| ()),
+                };
+                note(&mut health, &mut log, health_signal, at);
+                leased.write(Leased { account, result });
+            }
+            Reply::Saved { batch, result } => match result {
+                Ok(results) => {
+                    note(&mut health, &mut log, Ok(()), at);
+                    for Refusal { account, outcome } in queue.answered(batch, &results) {
+                        refused.write(SaveRefused { account, outcome });
+                    }
+                }
+                Err(e) => {
+                    note(&mut health, &mut log, Err(&e), at);
+                    queue.failed(batch, &e, at);
+                }
+            },
+            Reply::Heartbeat(result) => {
+                note(&mut health, &mut log, result.as_ref().map(|_| ()), at);
+                heartbeats.write(HeartbeatAnswered(result));
+            }
+            Reply::Deregistered(result) => match result {
+                Ok(()) => info!("left the shard directory"),
+                Err(e) => {
+                    warn!(error = %e, "leaving the shard directory failed; the entry lapses after its TTL")
+                }
+            },
+        }
+    }
+}
+
+/// Write-behind: when the oldest change of any player is `save_interval` old, hand every
+/// changed player to the queue (one coalesced snapshot each).
+fn collect_changes(
+    settings: Res<Settings>,
+    time: Res<Time<Real>>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+    mut queue: ResMut<SaveQueue>,
+) {
+    let at = now(&time);
+    let interval = settings.0.save_interval;
+    let due = players.iter().any(|(p, ..)| {
+        p.dirty_since
+            .is_some_and(|t| at.saturating_sub(t) >= interval)
+    });
+    if !due {
+        return;
+    }
+    for (mut p, info, farm, inv) in &mut players {
+        if p.dirty_since.take().is_some() {
+            queue.push(p.account, snapshot(info, farm, inv), false);
+        }
+    }
+}
+
+/// Send whatever the queue releases now.
+fn send_batches(
+    mut queue: ResMut<SaveQueue>,
+    mut backend: ResMut<Backend>,
+    time: Res<Time<Real>>,
+    deadline: Option<Res<super::shutdown::Drain>>,
+) {
+    let at = now(&time);
+    // During a drain every request must be answered before the shutdown deadline.
+    let timeout = deadline
+        .map(|d| {
+            d.deadline
+                .saturating_sub(at)
+                .max(Duration::from_millis(200))
+        })
+        .unwrap_or(crate::sidecar_client::REQUEST_TIMEOUT)
+        .min(crate::sidecar_client::REQUEST_TIMEOUT);
+    for (batch, saves) in queue.take_batches(at) {
+        backend.submit(Job::Save {
+            batch,
+            saves,
+            timeout,
+        });
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    let settings = app.world().resource::<Settings>().0.clone();
+    let backend = match &settings.sidecar {
+        Some(link) => {
+            let client =
+                SidecarClient::new(&link.url, &link.service_secret, link.ca_cert.as_deref())
+                    .expect("the sidecar client builds (the CA file was checked at start-up)");
+            Backend::remote(client, settings.shard_id.clone(), settings.load_concurrency)
+                .expect("the shard's I/O runtime starts")
+        }
+        None => Backend::memory(settings.shard_id.clone()),
+    };
+    app.insert_resource(backend)
+        .insert_resource(SaveQueue::new(
+            settings.save_batch_max,
+            MAX_BATCHES_IN_FLIGHT,
+        ))
+        .init_resource::<SidecarHealth>()
+        .insert_resource(HealthLog(Throttle::new(Duration::from_secs(1))))
+        .add_message::<Leased>()
+        .add_message::<SaveRefused>()
+        .add_message::<HeartbeatAnswered>();
+    app.add_systems(
+        Update,
+        drain_replies.in_set(TickSet::Receive).in_set(RepliesSet),
+    );
+    app.add_systems(
+        Update,
+        (collect_changes, send_batches)
+            .chain()
+            .in_set(TickSet::Persist)
+            .in_set(PersistSet),
+    );
+}
+
+/// Draining the backend's replies into messages (readers order after it).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RepliesSet;
+
+/// Handing state to the queue and sending batches (other plugins order around it).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PersistSet;

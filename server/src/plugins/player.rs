@@ -1,0 +1,84 @@
+//! Data only: the components and messages that describe players and their links. Every other
+//! plugin imports these; this module imports none of them, which keeps the lifecycle
+//! ([`super::players`]) and persistence ([`super::persistence`]) from depending on each other.
+//!
+//! - A *link* is a lightyear connection; once authenticated it carries a [`Session`].
+//! - A *player* is one entity per online account: [`Player`] (server-only bookkeeping) plus the
+//!   replicated `PlayerInfo`, `Farm` and `Inventory`.
+
+use bevy::prelude::*;
+use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::ids::{AccountId, ZoneId};
+use harvest_shared::protocol::{KickReason, PlayerInfo};
+use harvest_shared::state::PlayerState;
+use std::time::Duration;
+
+/// On a link entity: the account it authenticated as, and its player entity once loaded.
+#[derive(Component, Debug, Clone)]
+pub struct Session {
+    pub account: AccountId,
+    pub player: Option<Entity>,
+}
+
+/// On a player entity: server-only bookkeeping (not replicated).
+#[derive(Component, Debug)]
+pub struct Player {
+    pub account: AccountId,
+    /// The link driving this player (none while it is being handed over).
+    pub link: Option<Entity>,
+    /// The epoch of the ownership lease this shard holds for the account.
+    pub epoch: i64,
+    /// When the oldest change not yet handed to the save queue happened.
+    pub dirty_since: Option<Duration>,
+}
+
+impl Player {
+    pub fn mark_dirty(&mut self, now: Duration) {
+        self.dirty_since.get_or_insert(now);
+    }
+}
+
+/// The persisted form of a live player.
+pub fn snapshot(info: &PlayerInfo, farm: &Farm, inv: &Inventory) -> PlayerState {
+    PlayerState {
+        zone: info.zone.clone(),
+        farm: farm.clone(),
+        inventory: inv.clone(),
+    }
+}
+
+/// A link authenticated as `account`.
+#[derive(Message, Debug, Clone)]
+pub struct Joined {
+    pub account: AccountId,
+    pub link: Entity,
+}
+
+/// A link of `account` went away.
+#[derive(Message, Debug, Clone)]
+pub struct Left {
+    pub account: AccountId,
+    pub link: Entity,
+}
+
+/// `player` is now driven by `link`, in `zone`: point its replication there.
+#[derive(Message, Debug, Clone)]
+pub struct Attached {
+    pub player: Entity,
+    pub link: Entity,
+    pub zone: ZoneId,
+}
+
+/// Disconnect `link`, telling it why first.
+#[derive(Message, Debug, Clone)]
+pub struct Kick {
+    pub link: Entity,
+    pub reason: KickReason,
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.add_message::<Joined>()
+        .add_message::<Left>()
+        .add_message::<Attached>()
+        .add_message::<Kick>();
+}

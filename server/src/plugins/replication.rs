@@ -1,0 +1,89 @@
+//! What each client sees: its own farm, replicated to its link only, in its zone's room.
+//!
+//! replicon scans every replicated entity for every client on each send, so idle farms would
+//! make the shard's cost grow with players². A farm that has not changed for [`PAUSE_AFTER`]
+//! is paused (taken out of the scan; its owner keeps its copy); the next change, or a new link
+//! taking the player over, resumes it.
+
+use super::player::{Attached, Player};
+use super::transport::ZoneRooms;
+use super::{TickSet, now};
+use bevy::prelude::*;
+use harvest_shared::farming::{Farm, Inventory};
+use lightyear::prelude::*;
+use std::time::Duration;
+use tracing::warn;
+
+/// A farm unchanged for this long is paused: about 20 replication sends after its last change,
+/// each of which re-sends the change until the client acknowledges it.
+pub const PAUSE_AFTER: Duration = Duration::from_secs(1);
+
+/// On a player entity whose replication is paused.
+#[derive(Component)]
+pub struct Paused;
+
+/// When a player's replicated state last changed.
+#[derive(Component)]
+pub struct LastChange(pub Duration);
+
+/// Point each newly attached player's replication at its own link, in its zone's room.
+fn attach(mut commands: Commands, mut attached: MessageReader<Attached>, rooms: Res<ZoneRooms>) {
+    for Attached { player, link, zone } in attached.read() {
+        let Ok(mut p) = commands.get_entity(*player) else {
+            continue;
+        };
+        // A (re)attached farm replicates at once, paused or not, so the new link gets it.
+        p.remove::<Paused>()
+            .insert((Replicate::manual(vec![*link]), Replicating));
+        if let Some(room) = rooms.0.get(zone) {
+            p.insert(Rooms::single(*room));
+            if let Ok(mut l) = commands.get_entity(*link) {
+                l.insert(Rooms::single(*room));
+            }
+        } else {
+            warn!(%zone, "player is in a zone this shard does not host");
+        }
+    }
+}
+
+/// Resume paused farms that changed; note when each farm last changed.
+fn track_changes(
+    mut commands: Commands,
+    changed: Query<(Entity, Has<Paused>), (With<Player>, Or<(Changed<Farm>, Changed<Inventory>)>)>,
+    time: Res<Time<Real>>,
+) {
+    let at = now(&time);
+    for (entity, paused) in &changed {
+        let mut e = commands.entity(entity);
+        e.insert(LastChange(at));
+        if paused {
+            e.remove::<Paused>().insert(Replicating);
+        }
+    }
+}
+
+/// Take farms that have been still for `PAUSE_AFTER` out of the replication scan.
+fn pause_idle(
+    mut commands: Commands,
+    idle: Query<(Entity, &LastChange), (With<Player>, With<Replicating>, Without<Paused>)>,
+    time: Res<Time<Real>>,
+) {
+    let at = now(&time);
+    for (entity, last) in &idle {
+        if at.saturating_sub(last.0) >= PAUSE_AFTER {
+            commands
+                .entity(entity)
+                .remove::<Replicating>()
+                .insert(Paused);
+        }
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.add_systems(
+        Update,
+        (attach, track_changes, pause_idle)
+            .chain()
+            .in_set(TickSet::Send),
+    );
+}

@@ -1,0 +1,230 @@
+//! The netcode server over UDP: start it with the shared key, a raised client limit, one room
+//! per zone and the receive limits of the patched transport; size the socket buffers once
+//! bound; reap links that never authenticate.
+//!
+//! lightyear spawns a link entity for every new source address, before any authentication.
+//! The reaper despawns those that have not completed the handshake within
+//! `--unauth-timeout-ms`; the patched `lightyear_udp` then forgets their address, so a
+//! spoofed-source flood leaves neither entities nor map entries behind.
+//!
+//! The patched transport refuses fragmented messages that would reassemble to more than
+//! [`MAX_MESSAGE_BYTES`] and more than [`MAX_REASSEMBLIES`] reassemblies at once on one
+//! channel; a link that breaks either rule is dropped (see `patches/README.md`).
+
+use super::{Settings, TickSet, now};
+use bevy::prelude::*;
+use harvest_shared::api::PROTOCOL_ID;
+use harvest_shared::ids::ZoneId;
+use harvest_shared::protocol::MAX_MESSAGE_BYTES;
+use lightyear::prelude::server::{ClientOf, NetcodeConfig, NetcodeServer, ServerUdpIo, Start};
+use lightyear::prelude::*;
+use lightyear::transport::prelude::ReceiveLimits;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tracing::{debug, info};
+
+/// Partial fragmented messages a client may have in flight on one channel.
+pub const MAX_REASSEMBLIES: usize = 8;
+
+/// The UDP address the server bound (known after the first frames; port 0 resolved).
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct BoundAddr(pub Option<SocketAddr>);
+
+/// The lightyear room of each zone this shard hosts.
+#[derive(Resource, Default)]
+pub struct ZoneRooms(pub HashMap<ZoneId, RoomId>);
+
+/// When a link entity first appeared (for the reaper).
+#[derive(Component)]
+pub struct LinkSeen(pub Duration);
+
+/// Unauthenticated links reaped since start.
+#[derive(Resource, Default, Debug, Clone, Copy)]
+pub struct Reaped(pub u64);
+
+fn start_server(
+    mut commands: Commands,
+    settings: Res<Settings>,
+    mut alloc: ResMut<RoomAllocator>,
+    mut rooms: ResMut<ZoneRooms>,
+) {
+    let s = &settings.0;
+    for zone in &s.zones {
+        rooms.0.insert(zone.clone(), alloc.allocate());
+    }
+    let mut config = NetcodeConfig::default()
+        .with_protocol_id(PROTOCOL_ID)
+        .with_key(s.netcode_key)
+        .with_max_clients(s.max_clients);
+    if let Some(public) = s.public_addr {
+        config = config.with_additional_expected_addresses(vec![public]);
+    }
+    commands.insert_resource(ReplicationMetadata::new(s.replication_interval));
+    commands.insert_resource(ReceiveLimits {
+        max_message_size: MAX_MESSAGE_BYTES,
+        max_concurrent_reassemblies: MAX_REASSEMBLIES,
+    });
+    let server = commands
+        .spawn((
+            NetcodeServer::new(config),
+            LocalAddr(s.udp_bind),
+            ServerUdpIo::default(),
+        ))
+        .id();
+    commands.trigger(Start { entity: server });
+}
+
+/// Once the socket is bound: publish the address and size the socket buffers.
+fn on_bound(
+    mut bound: ResMut<BoundAddr>,
+    server: Query<&LocalAddr, (With<NetcodeServer>, With<Linked>)>,
+    settings: Res<Settings>,
+) {
+    if bound.0.is_some() {
+        return;
+    }
+    let Ok(addr) = server.single() else { return };
+    bound.0 = Some(addr.0);
+    let s = &settings.0;
+    if s.udp_buffer_bytes > 0 {
+        socket::set_udp_buffers(addr.0, s.udp_buffer_bytes);
+    }
+    let public = s.public_addr.unwrap_or_else(|| public_from_bound(addr.0));
+    info!(bound = %addr.0, %public, "shard listening on UDP");
+}
+
+/// `0.0.0.0:P` is announced as `127.0.0.1:P` (netcode accepts loopback for an unspecified bind).
+pub fn public_from_bound(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port())
+    } else {
+        bound
+    }
+}
+
+fn on_link_added(trigger: On<Add, LinkOf>, time: Res<Time<Real>>, mut commands: Commands) {
+    if let Ok(mut e) = commands.get_entity(trigger.entity) {
+        e.insert(LinkSeen(now(&time)));
+    }
+}
+
+/// Despawn links that have not completed the netcode handshake in time.
+fn reap_unauthenticated(
+    mut commands: Commands,
+    settings: Res<Settings>,
+    time: Res<Time<Real>>,
+    links: Query<(Entity, &LinkSeen), (With<LinkOf>, Without<ClientOf>)>,
+    mut total: ResMut<Reaped>,
+) {
+    let at = now(&time);
+    let timeout = settings.0.unauth_timeout;
+    let mut reaped = 0u64;
+    for (entity, seen) in &links {
+        if at.saturating_sub(seen.0) > timeout {
+            commands.entity(entity).despawn();
+            reaped += 1;
+        }
+    }
+    if reaped > 0 {
+        total.0 += reaped;
+        debug!(reaped, "reaped unauthenticated links");
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    app.init_resource::<BoundAddr>()
+        .init_resource::<ZoneRooms>()
+        .init_resource::<Reaped>();
+    app.add_systems(Startup, start_server);
+    app.add_observer(on_link_added);
+    app.add_systems(
+        Update,
+        (on_bound, reap_unauthenticated).in_set(TickSet::Receive),
+    );
+}
+
+pub mod socket {
+    //! Socket buffer sizing. lightyear_udp keeps its socket private and offers no hook, so the
+    //! shard finds its own UDP socket by bound port and sets `SO_RCVBUF`/`SO_SNDBUF` on it.
+    //! The default ~208 KiB receive buffer drops client packets at a few hundred clients.
+    #![allow(unsafe_code)]
+
+    use std::net::SocketAddr;
+
+    /// Best effort: logs what it got. Capped by `net.core.rmem_max` / `wmem_max`.
+    pub fn set_udp_buffers(addr: SocketAddr, bytes: usize) {
+        #[cfg(target_os = "linux")]
+        match find_and_set(addr, bytes as libc::c_int) {
+            Some((rcv, snd)) => {
+                tracing::info!(rcvbuf = rcv, sndbuf = snd, "UDP socket buffers set")
+            }
+            None => tracing::warn!(%addr, "could not find the UDP socket to size its buffers"),
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (addr, bytes);
+    }
+
+    #[cfg(target_os = "linux")]
+    fn find_and_set(addr: SocketAddr, bytes: libc::c_int) -> Option<(i32, i32)> {
+        let dir = std::fs::read_dir("/proc/self/fd").ok()?;
+        for ent in dir.flatten() {
+            let Ok(fd) = ent.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            // SAFETY: getsockname/getsockopt/setsockopt only read/write the local buffers passed,
+            // and fail harmlessly (ENOTSOCK/EBADF) on descriptors that are not sockets.
+            unsafe {
+                let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+                let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+                if libc::getsockname(fd, &mut storage as *mut _ as *mut libc::sockaddr, &mut len)
+                    != 0
+                {
+                    continue;
+                }
+                let port = match storage.ss_family as i32 {
+                    libc::AF_INET => {
+                        u16::from_be((*(&storage as *const _ as *const libc::sockaddr_in)).sin_port)
+                    }
+                    libc::AF_INET6 => u16::from_be(
+                        (*(&storage as *const _ as *const libc::sockaddr_in6)).sin6_port,
+                    ),
+                    _ => continue,
+                };
+                let mut ty: libc::c_int = 0;
+                let mut tl = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    libc::SO_TYPE,
+                    &mut ty as *mut _ as *mut libc::c_void,
+                    &mut tl,
+                );
+                if port != addr.port() || ty != libc::SOCK_DGRAM {
+                    continue;
+                }
+                let set = |opt: libc::c_int| {
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &bytes as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                    );
+                    let mut out: libc::c_int = 0;
+                    let mut ol = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                    libc::getsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        opt,
+                        &mut out as *mut _ as *mut libc::c_void,
+                        &mut ol,
+                    );
+                    out
+                };
+                return Some((set(libc::SO_RCVBUF), set(libc::SO_SNDBUF)));
+            }
+        }
+        None
+    }
+}
