@@ -60,6 +60,10 @@ pub struct ShardConfig {
     /// Unauthenticated links (no completed handshake) are dropped after this many ms.
     #[arg(long, env = "HARVEST_UNAUTH_TIMEOUT_MS", default_value_t = 3000)]
     pub unauth_timeout_ms: u64,
+    /// Most unauthenticated links at once; past it the oldest are dropped first (a flood of
+    /// spoofed sources cannot grow them without bound).
+    #[arg(long, env = "HARVEST_MAX_PENDING_LINKS", default_value_t = 4096)]
+    pub max_pending_links: usize,
     /// Changed player state is saved at most this long after the change (write-behind).
     #[arg(long, env = "HARVEST_SAVE_INTERVAL_MS", default_value_t = 500)]
     pub save_interval_ms: u64,
@@ -83,6 +87,11 @@ pub struct ShardConfig {
     /// sustained rate, is disconnected for flooding.
     #[arg(long, env = "HARVEST_FLOOD_KICK_AFTER", default_value_t = 200.0)]
     pub flood_kick_after: f32,
+    /// Packets per second a client may send, whatever they carry (an honest client sends one or
+    /// two per frame). Bursts of twice as many pass; past four times as many in excess, the
+    /// client is disconnected for flooding.
+    #[arg(long, env = "HARVEST_MAX_PACKETS_PER_SECOND", default_value_t = 500.0)]
+    pub max_packets_per_second: f32,
     /// How often replicated state is sent to clients, in ms (the tick length sends every tick).
     /// Answers to requests are messages and go out every frame regardless.
     #[arg(long, env = "HARVEST_REPLICATION_INTERVAL_MS", default_value_t = 100)]
@@ -100,7 +109,8 @@ pub struct SidecarLink {
     pub ca_cert: Option<PathBuf>,
 }
 
-/// The per-link request budget (see `plugins::intents`).
+/// A per-link token bucket: `rate` per second, bursts of `burst`, and a disconnection once the
+/// dropped excess (draining at `rate`) passes `flood_kick_after` (see `plugins::intents`).
 #[derive(Clone, Copy, Debug)]
 pub struct RequestLimits {
     pub rate: f32,
@@ -123,15 +133,29 @@ pub struct ShardSettings {
     pub sidecar: Option<SidecarLink>,
     pub max_clients: usize,
     pub unauth_timeout: Duration,
+    pub max_pending_links: usize,
     pub save_interval: Duration,
     pub save_batch_max: usize,
     pub load_concurrency: usize,
     pub shutdown_timeout: Duration,
     pub requests: RequestLimits,
+    /// Packets per link, whatever they carry (checked before they are parsed).
+    pub packets: RequestLimits,
     pub replication_interval: Duration,
     pub udp_buffer_bytes: usize,
     /// Open the UDP socket and run lightyear (off for benches and offline tests).
     pub network: bool,
+}
+
+impl RequestLimits {
+    /// The packet budget for `per_second` packets a second.
+    pub fn packets(per_second: f32) -> Self {
+        RequestLimits {
+            rate: per_second,
+            burst: per_second * 2.0,
+            flood_kick_after: per_second * 4.0,
+        }
+    }
 }
 
 impl ShardSettings {
@@ -157,6 +181,7 @@ impl ShardSettings {
             sidecar,
             max_clients: 4096,
             unauth_timeout: Duration::from_millis(1500),
+            max_pending_links: 4096,
             save_interval: Duration::from_millis(200),
             save_batch_max: MAX_SAVES_PER_BATCH,
             load_concurrency: 32,
@@ -166,6 +191,7 @@ impl ShardSettings {
                 burst: 40.0,
                 flood_kick_after: 200.0,
             },
+            packets: RequestLimits::packets(500.0),
             replication_interval: Duration::from_millis(100),
             udp_buffer_bytes: 0,
             network: true,
@@ -201,6 +227,33 @@ impl ShardConfig {
         }
         if self.shutdown_timeout < 3 {
             bail!("--shutdown-timeout must be at least 3 seconds");
+        }
+        if self.max_packets_per_second < 20.0 {
+            bail!(
+                "--max-packets-per-second must be at least 20 (one packet per frame at 20 Hz), got {}",
+                self.max_packets_per_second
+            );
+        }
+        if !(10..=1000).contains(&self.save_interval_ms) {
+            bail!(
+                "--save-interval-ms must be 10..=1000, got {}",
+                self.save_interval_ms
+            );
+        }
+        if !(1..=1000).contains(&self.replication_interval_ms) {
+            bail!(
+                "--replication-interval-ms must be 1..=1000, got {}",
+                self.replication_interval_ms
+            );
+        }
+        if self.unauth_timeout_ms < 100 {
+            bail!(
+                "--unauth-timeout-ms must be at least 100, got {}",
+                self.unauth_timeout_ms
+            );
+        }
+        if self.max_pending_links == 0 {
+            bail!("--max-pending-links must be at least 1");
         }
         if self.save_batch_max == 0 || self.load_concurrency == 0 {
             bail!("--save-batch-max and --load-concurrency must be at least 1");
@@ -250,8 +303,9 @@ impl ShardConfig {
                 ca_cert: self.sidecar_ca_cert.clone(),
             }),
             max_clients: self.max_clients,
-            unauth_timeout: Duration::from_millis(self.unauth_timeout_ms.max(100)),
-            save_interval: Duration::from_millis(self.save_interval_ms.clamp(10, 1000)),
+            unauth_timeout: Duration::from_millis(self.unauth_timeout_ms),
+            max_pending_links: self.max_pending_links,
+            save_interval: Duration::from_millis(self.save_interval_ms),
             save_batch_max: self.save_batch_max.min(MAX_SAVES_PER_BATCH),
             load_concurrency: self.load_concurrency,
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
@@ -260,9 +314,8 @@ impl ShardConfig {
                 burst: self.request_burst,
                 flood_kick_after: self.flood_kick_after,
             },
-            replication_interval: Duration::from_millis(
-                self.replication_interval_ms.clamp(1, 1000),
-            ),
+            packets: RequestLimits::packets(self.max_packets_per_second),
+            replication_interval: Duration::from_millis(self.replication_interval_ms),
             udp_buffer_bytes: self.udp_buffer_bytes,
             network: true,
         })

@@ -31,6 +31,35 @@ use bevy::app::ScheduleRunnerPlugin;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
+/// The shard's error handler: an error that any system, observer or command returns is
+/// logged as a warning (Bevy's default would panic), at most once a second per source, with a
+/// count of those held back. Remote peers can trigger some of these at will, so neither a
+/// panic nor a log line per error is acceptable.
+fn log_errors(error: bevy::ecs::error::BevyError, ctx: bevy::ecs::error::ErrorContext) {
+    use harvest_ops::throttle::Throttle;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{Duration, Instant};
+    static GATES: Mutex<Option<HashMap<String, Throttle>>> = Mutex::new(None);
+    static START: OnceLock<Instant> = OnceLock::new();
+    let now = START.get_or_init(Instant::now).elapsed();
+    let source = ctx.name().to_string();
+    let held_back = {
+        let mut gates = GATES.lock().unwrap_or_else(|p| p.into_inner());
+        let gates = gates.get_or_insert_with(HashMap::new);
+        if gates.len() > 1024 {
+            gates.clear(); // sources are code locations; never let the map grow without bound
+        }
+        gates
+            .entry(source)
+            .or_insert_with(|| Throttle::new(Duration::from_secs(1)))
+            .ready(now)
+    };
+    if let Some(held_back) = held_back {
+        tracing::warn!(%error, context = %ctx, held_back, "a system failed");
+    }
+}
+
 /// Build the shard app. With `settings.network` off (benches, offline tests) no socket is
 /// opened and requests are written straight as `plugins::intents::Incoming` messages; with
 /// `settings.sidecar` off an in-memory store stands in for persistence.
@@ -41,7 +70,7 @@ pub fn build_app(settings: ShardSettings) -> App {
     app.add_plugins(StatesPlugin);
     // A system or observer that fails (lightyear's included) logs a warning; it never takes
     // the shard down.
-    app.set_error_handler(bevy::ecs::error::warn);
+    app.set_error_handler(log_errors);
     if settings.network {
         app.add_plugins(lightyear::prelude::server::ServerPlugins {
             tick_duration: tick,

@@ -112,6 +112,9 @@ mod embedded {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Validate the shard's own config (and content) before starting anything; the sidecar's
+    // internal URL is filled in below.
+    let mut settings = cli.shard.resolve(String::new())?;
     // The in-process sidecar gets its own small runtime on background threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -132,8 +135,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         #[cfg(not(feature = "embedded-sidecar"))]
         None => anyhow::bail!("--sidecar-url is required (this build has no in-process sidecar)"),
     };
-    // Validate the shard's own config (and content) before anything else.
-    let settings = cli.shard.resolve(internal_url)?;
+    if let Some(link) = settings.sidecar.as_mut() {
+        link.url = internal_url.trim_end_matches('/').to_owned();
+    }
     info!(content_version = %settings.content.version, zones = settings.zones.len(), tick_hz = settings.tick_hz, shard = %settings.shard_id, "starting shard");
     let mut app = build_app(settings);
     let signal = app.world().resource::<ShutdownSignal>().clone();

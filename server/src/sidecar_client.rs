@@ -19,7 +19,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SidecarError {
-    /// Unreachable, timed out, or a server error: an outage.
+    /// Unreachable, timed out, busy (408, 429) or a server error: an outage.
     #[error("sidecar unavailable: {0}")]
     Unavailable(String),
     /// The sidecar refused the request (4xx): a bug or a misconfiguration.

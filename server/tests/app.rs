@@ -8,7 +8,7 @@ use bevy::prelude::*;
 use common::*;
 use harvest_server::plugins::ShardState;
 use harvest_server::plugins::intents::{Incoming, RequestStats};
-use harvest_server::plugins::persistence::{Backend, SaveQueue, SidecarHealth};
+use harvest_server::plugins::persistence::{Backend, LaneHealth, SaveQueue, SidecarHealth};
 use harvest_server::plugins::player::{Joined, Left, Player, Session};
 use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
@@ -339,8 +339,8 @@ fn rejected_requests_are_parked_not_looped() {
     request(&mut app, link, player, plant(0));
     run(&mut app, Duration::from_secs(20));
     assert!(matches!(
-        app.world().resource::<SidecarHealth>(),
-        SidecarHealth::Rejecting { status: 401, .. }
+        app.world().resource::<SidecarHealth>().saves,
+        LaneHealth::Rejecting { status: 401, .. }
     ));
     assert_eq!(
         store(&mut app).failed_requests,
@@ -382,4 +382,88 @@ fn drain_with_unconfirmed_saves_exits_1() {
     );
     run(&mut app, Duration::from_secs(6));
     assert!(matches!(app.should_exit(), Some(AppExit::Error(_))));
+}
+
+/// SIGTERM while a session waits for its load: it is told the shard is going away, the late
+/// lease answer is dropped, nothing is owed, and the drain ends at once with exit 0 instead of
+/// waiting out its budget.
+#[test]
+fn sigterm_while_loading_drains_at_once() {
+    let mut app = offline_app(STEP);
+    record_kicks(&mut app);
+    let (_, _) = offline_join(&mut app, AccountId(1));
+    let link = app
+        .world_mut()
+        .spawn(Session {
+            account: AccountId(2),
+            player: None,
+        })
+        .id();
+    app.world_mut().write_message(Joined {
+        account: AccountId(2),
+        link,
+    });
+    app.world().resource::<ShutdownSignal>().request();
+    run(&mut app, Duration::from_secs(2));
+    assert_eq!(app.should_exit(), Some(AppExit::Success));
+    assert!(
+        app.world()
+            .resource::<Kicked>()
+            .0
+            .iter()
+            .any(|k| k.link == link && k.reason == KickReason::ShuttingDown)
+    );
+    let players = app.world().resource::<Players>();
+    assert!(players.loading.is_empty());
+    assert!(
+        !players.online.contains_key(&AccountId(2)),
+        "nothing spawned late"
+    );
+}
+
+/// A link that leaves while its lease is in flight, and a new link of the same account that
+/// joins before the answer: the one lease serves the new link (no second load, no stale epoch).
+#[test]
+fn a_quick_reconnect_while_loading_reuses_the_lease() {
+    let mut app = offline_app(STEP);
+    let account = AccountId(4);
+    let first = app
+        .world_mut()
+        .spawn(Session {
+            account,
+            player: None,
+        })
+        .id();
+    app.world_mut().write_message(Joined {
+        account,
+        link: first,
+    });
+    app.update(); // lease requested; its answer is drained next frame
+    app.world_mut().write_message(Left {
+        account,
+        link: first,
+    });
+    let second = app
+        .world_mut()
+        .spawn(Session {
+            account,
+            player: None,
+        })
+        .id();
+    app.world_mut().write_message(Joined {
+        account,
+        link: second,
+    });
+    run(&mut app, Duration::from_millis(500));
+    let player = app
+        .world()
+        .get::<Session>(second)
+        .and_then(|s| s.player)
+        .expect("the second link got the player");
+    assert_eq!(
+        app.world().get::<Player>(player).unwrap().epoch,
+        1,
+        "one lease only"
+    );
+    assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 0);
 }

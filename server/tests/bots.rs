@@ -78,3 +78,52 @@ fn swarm_farms_and_reports() {
     let exit = shard.join().expect("shard thread");
     assert_eq!(exit, bevy::app::AppExit::Success);
 }
+
+/// The bots (and so the client's HTTP code) reach an HTTPS sidecar whose certificate comes
+/// from a private CA, given with `--ca-cert`; without it they refuse to connect.
+#[test]
+fn bots_play_over_https_with_a_private_ca() {
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(pki.path());
+    let stack = Stack::start_with(|cfg| {
+        cfg.tls_cert = Some(cert.clone());
+        cfg.tls_key = Some(key.clone());
+    });
+    assert!(stack.url.starts_with("https://"), "{}", stack.url);
+    let settings = stack.settings();
+    let flag = Arc::new(AtomicBool::new(false));
+    let signal = ShutdownSignal(flag.clone());
+    let shard = std::thread::spawn(move || {
+        let mut app = build_app(settings);
+        app.insert_resource(ShutdownSignal(flag));
+        app.run()
+    });
+    let mut cfg = SwarmConfig {
+        sidecar_url: stack.url.clone(),
+        ca_cert: Some(ca.clone()),
+        bots: 2,
+        duration: Duration::from_secs(5),
+        scenario: Scenario::Farming,
+        user_prefix: "tls".into(),
+        password: "bot-password".into(),
+        threads: 1,
+        hz: 20,
+        login_concurrency: 2,
+    };
+    let report = bots::run(&cfg, |_| {}).expect("swarm runs");
+    assert_eq!(report.ever_connected, 2, "{report:?}");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    // Without the CA the certificate is not trusted: nobody logs in.
+    cfg.ca_cert = None;
+    cfg.duration = Duration::from_secs(2);
+    cfg.user_prefix = "untrusted".into();
+    let report = bots::run(&cfg, |_| {}).expect("swarm runs");
+    assert_eq!(report.ever_connected, 0);
+    assert!(
+        report.errors.iter().any(|e| e.contains("login")),
+        "{:?}",
+        report.errors
+    );
+    signal.request();
+    assert_eq!(shard.join().unwrap(), bevy::app::AppExit::Success);
+}

@@ -14,6 +14,25 @@ const PORT_ZERO: [&str; 5] = [
     "--data-dir",
 ];
 
+/// Run to completion, but kill it (and fail) if it is still running after 60 s: a bad config
+/// must stop the program, never leave it serving.
+fn output(cmd: &mut Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after 60 s: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_harvest-server"));
     c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
@@ -32,6 +51,11 @@ fn help_lists_the_flags() {
         "--sidecar-url",
         "--tick-hz",
         "--database-url",
+        "--admin-bind",
+        "--shutdown-timeout",
+        "--sidecar-ca-cert",
+        "--max-packets-per-second",
+        "--request-rate",
     ] {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
@@ -60,6 +84,38 @@ fn bad_config_exits_with_a_clear_message() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url must start with"));
+
+    for (args, says) in [
+        (&["--shard-id", "a b"][..], "--shard-id must be"),
+        (
+            &["--save-interval-ms", "5"][..],
+            "--save-interval-ms must be",
+        ),
+        (
+            &["--shutdown-timeout", "1"][..],
+            "--shutdown-timeout must be",
+        ),
+        (
+            &["--sidecar-ca-cert", "/nonexistent/ca.pem"][..],
+            "--sidecar-ca-cert",
+        ),
+    ] {
+        let out = output(
+            bin()
+                .args(args)
+                .args([
+                    "--http-bind",
+                    "127.0.0.1:0",
+                    "--udp-bind",
+                    "127.0.0.1:0",
+                    "--data-dir",
+                ])
+                .arg(tmp.path()),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -33,7 +33,7 @@ use lightyear_core::id::{PeerId, RemoteId};
 use lightyear_serde::registry::ErasedSerializeFns;
 use lightyear_transport::packet::message::MessageId;
 use lightyear_transport::prelude::ChannelRegistry;
-use tracing::{error, trace, warn};
+use tracing::{debug, error, trace};
 
 use core::any::Any;
 
@@ -448,7 +448,9 @@ impl<M: Message> MessageReceiver<M> {
         // SAFETY: we know the type of the receiver is MessageReceiver<M>
         let mut receiver = unsafe { receiver.with_type::<Self>() };
         if receiver.has_messages() {
-            warn!(
+            // debug, not warn: a remote peer decides what it sends (even message types this
+            // side never reads), so a warning here would let it fill the logs every frame.
+            debug!(
                 "Unhandled messages {:?}. Clearing to avoid accumulating messages...",
                 DebugName::type_name::<M>()
             );
@@ -695,7 +697,8 @@ impl MessagePlugin {
                             }
                         });
                     if let Some(e) = first_error {
-                        error!("Error receiving messages: {e:?}");
+                        // debug: the bytes come from the remote peer
+                        debug!("Error receiving messages: {e:?}");
                     }
                 }
             },

@@ -68,10 +68,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// Errors caused by what a remote peer sent (malformed, replayed, forged or unexpected
+    /// packets). Anyone can send these from any source address, so they are logged at debug:
+    /// at a higher level a flood of garbage datagrams would become a flood of log lines.
+    fn is_remote_noise(&self) -> bool {
+        matches!(
+            self,
+            Error::Ignored(_)
+                | Error::ConnectTokenInUse(_)
+                | Error::InvalidConnectToken
+                | Error::ConnectTokenDecryptionFailure
+                | Error::UnindexableConnectToken(_)
+                | Error::AddressParseError(_)
+                | Error::ClientEntityInUse(_)
+                | Error::ClientIdInUse(_)
+                | Error::UnknownClient(_)
+                | Error::InvalidToken(_)
+                | Error::Crypto(_)
+                | Error::Packet(_)
+                | Error::Io(_)
+        )
+    }
+
     pub(crate) fn log(&self) {
-        // expected for unauthenticated or replayed traffic: don't let remote peers flood the logs
-        let suppress_error = matches!(&self, Error::Ignored(_) | Error::ConnectTokenInUse(_));
-        if suppress_error {
+        if self.is_remote_noise() {
             debug!("Netcode error: {:?}", self);
         } else {
             warn!("Netcode error: {:?}", self);

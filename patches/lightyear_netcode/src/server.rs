@@ -3,7 +3,7 @@ use bevy_ecs::{entity::Entity, system::EntityCommands};
 use core::net::SocketAddr;
 use lightyear_utils::collections::HashMap;
 use no_std_io2::io;
-use tracing::{debug, error, info, trace, warn};
+use tracing::{debug, error, trace, warn};
 
 use super::{
     ClientId, MAC_BYTES, MAX_PACKET_SIZE, MAX_PKT_BUF_SIZE, PACKET_SEND_RATE_SEC, USER_DATA_BYTES,
@@ -33,10 +33,13 @@ pub const MAX_CLIENTS: usize = 256;
 
 const CLIENT_TIMEOUT_SECS: i32 = 10;
 
-/// Maximum number of connect tokens remembered for replay protection.
+/// Connect tokens remembered for replay protection, per client slot.
 ///
-/// Mirrors `NETCODE_MAX_CONNECT_TOKEN_ENTRIES` (`MAX_CLIENTS * 8`) of the reference implementation.
-const MAX_TOKEN_ENTRIES: usize = MAX_CLIENTS * 8;
+/// Mirrors `NETCODE_MAX_CONNECT_TOKEN_ENTRIES` (`MAX_CLIENTS * 8`) of the reference
+/// implementation, scaled with the configured `max_clients`.
+const TOKEN_ENTRIES_PER_CLIENT: usize = 8;
+/// The table size with the default client limit.
+const MAX_TOKEN_ENTRIES: usize = MAX_CLIENTS * TOKEN_ENTRIES_PER_CLIENT;
 
 #[derive(Clone, Copy)]
 struct TokenEntry {
@@ -73,13 +76,13 @@ impl TokenEntries {
     /// Returns `false` if the connect token (identified by its mac) was already used by a
     /// different source and has not expired yet. Otherwise remembers the token (if needed) and
     /// returns `true`.
-    fn find_or_insert(&mut self, entry: TokenEntry, now: u64) -> bool {
+    fn find_or_insert(&mut self, entry: TokenEntry, now: u64, capacity: usize) -> bool {
         // expired tokens can no longer be used to connect, so there is no need to track them
         self.inner.retain(|saved_entry| saved_entry.expire_timestamp > now);
         if let Some(saved) = self.inner.iter().find(|saved| saved.mac == entry.mac) {
             return saved.same_source(&entry);
         }
-        if self.inner.len() < MAX_TOKEN_ENTRIES {
+        if self.inner.len() < capacity {
             self.inner.push(entry);
         } else if let Some(oldest) = self
             .inner
@@ -733,7 +736,8 @@ impl<Ctx> Server<Ctx> {
                         .any(|expected_addr| server_addr_matches(*expected_addr, token_addr))
             })
         {
-            info!(
+            // debug: a request for another server's address is remote input, not an event
+            debug!(
                 token_addresses = ?token.server_addresses,
                 ?server_addr,
                 additional_expected_addresses = ?self.cfg.additional_expected_addresses,
@@ -764,7 +768,8 @@ impl<Ctx> Server<Ctx> {
                 [ConnectTokenPrivate::SIZE - MAC_BYTES..ConnectTokenPrivate::SIZE]
                 .try_into()?,
         };
-        if !self.token_entries.find_or_insert(entry, now) {
+        let capacity = self.cfg.max_clients.max(MAX_CLIENTS) * TOKEN_ENTRIES_PER_CLIENT;
+        if !self.token_entries.find_or_insert(entry, now, capacity) {
             debug!(
                 client_id = token.client_id,
                 ?client_addr,
@@ -1559,16 +1564,17 @@ mod tests {
             }
         };
         let mut entries = TokenEntries::new();
-        assert!(entries.find_or_insert(entry(0, 100, 1), 10));
-        assert!(!entries.find_or_insert(entry(0, 100, 2), 99));
+        let cap = MAX_TOKEN_ENTRIES;
+        assert!(entries.find_or_insert(entry(0, 100, 1), 10, cap));
+        assert!(!entries.find_or_insert(entry(0, 100, 2), 99, cap));
         // once the token has expired, its entry is dropped
-        assert!(entries.find_or_insert(entry(0, 200, 2), 100));
+        assert!(entries.find_or_insert(entry(0, 200, 2), 100, cap));
         for i in 1..=MAX_TOKEN_ENTRIES {
-            assert!(entries.find_or_insert(entry(i, u64::MAX, 1), 100));
+            assert!(entries.find_or_insert(entry(i, u64::MAX, 1), 100, cap));
         }
         assert_eq!(entries.inner.len(), MAX_TOKEN_ENTRIES);
         // the oldest entry (token 0) was evicted
-        assert!(entries.find_or_insert(entry(0, 200, 3), 100));
+        assert!(entries.find_or_insert(entry(0, 200, 3), 100, cap));
     }
 
     #[test]

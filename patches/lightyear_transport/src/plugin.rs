@@ -293,7 +293,7 @@ impl TransportPlugin {
             // remaining packets queued for this link in this frame.
             if let Err(e) = recv_result {
                 if e.is_fatal() {
-                    error!(?entity, "Dropping link after transport protocol violation: {e}");
+                    warn!(?entity, "Dropping link after transport protocol violation: {e}");
                     #[cfg(feature = "std")]
                     par_commands.command_scope(|mut commands| {
                         drop_link(&mut commands, entity, is_client_of, &e);
@@ -303,7 +303,9 @@ impl TransportPlugin {
                     // The link is being dropped: skip the rest of this frame for it.
                     return;
                 }
-                error!("Error processing packet: {e:?}");
+                // debug: the bytes come from the remote peer, who could otherwise fill the
+                // logs with one line per frame
+                debug!("Error processing packet: {e:?}");
             }
 
             // Consume ACKs already queued for this frame before expiring packets. Otherwise a

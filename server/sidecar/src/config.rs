@@ -147,6 +147,9 @@ pub struct SidecarConfig {
     /// `/v1/play` calls allowed per client IP per minute.
     #[arg(long, env = "HARVEST_PLAY_PER_IP_PER_MINUTE", default_value_t = 120)]
     pub play_per_ip_per_minute: u32,
+    /// `/v1/players/me` reads allowed per client IP per minute.
+    #[arg(long, env = "HARVEST_READS_PER_IP_PER_MINUTE", default_value_t = 300)]
+    pub reads_per_ip_per_minute: u32,
     /// Concurrent argon2 hashes (default: number of CPUs).
     #[arg(long, env = "HARVEST_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
@@ -160,6 +163,9 @@ pub struct SidecarConfig {
     /// Requests handled at once per listener; beyond it the sidecar answers 503 `busy` at once.
     #[arg(long, env = "HARVEST_MAX_CONCURRENT_REQUESTS", default_value_t = 1024)]
     pub max_concurrent_requests: usize,
+    /// Requests handled at once for one client IP (IPv6: per /64); 503 `busy` beyond.
+    #[arg(long, env = "HARVEST_MAX_REQUESTS_PER_IP", default_value_t = 64)]
+    pub max_requests_per_ip: usize,
 
     /// A shard registration lapses after this many seconds without renewal.
     #[arg(long, env = "HARVEST_SHARD_TTL_SECS", default_value_t = 15)]
@@ -202,6 +208,7 @@ pub struct RateLimits {
     pub refresh_per_ip: u32,
     pub play_per_account: u32,
     pub play_per_ip: u32,
+    pub reads_per_ip: u32,
 }
 
 /// Validated configuration with secrets and content loaded.
@@ -223,6 +230,7 @@ pub struct Resolved {
     pub header_read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_concurrent_requests: usize,
+    pub max_requests_per_ip: usize,
     pub shard_ttl_secs: u64,
     pub prune_interval: Duration,
 }
@@ -256,6 +264,7 @@ impl Resolved {
             refresh_per_ip: c.refresh_per_ip_per_minute,
             play_per_account: c.play_per_account_per_minute,
             play_per_ip: c.play_per_ip_per_minute,
+            reads_per_ip: c.reads_per_ip_per_minute,
         };
         if [
             limits.login_per_ip,
@@ -265,6 +274,7 @@ impl Resolved {
             limits.refresh_per_ip,
             limits.play_per_account,
             limits.play_per_ip,
+            limits.reads_per_ip,
         ]
         .contains(&0)
         {
@@ -273,8 +283,8 @@ impl Resolved {
         if c.header_read_timeout_secs == 0 || c.request_timeout_secs == 0 {
             bail!("--header-read-timeout-secs and --request-timeout-secs must be at least 1");
         }
-        if c.max_concurrent_requests == 0 {
-            bail!("--max-concurrent-requests must be at least 1");
+        if c.max_concurrent_requests == 0 || c.max_requests_per_ip == 0 {
+            bail!("--max-concurrent-requests and --max-requests-per-ip must be at least 1");
         }
         let trusted_proxies = c
             .trusted_proxies
@@ -349,6 +359,7 @@ impl Resolved {
             header_read_timeout: Duration::from_secs(c.header_read_timeout_secs),
             request_timeout: Duration::from_secs(c.request_timeout_secs),
             max_concurrent_requests: c.max_concurrent_requests,
+            max_requests_per_ip: c.max_requests_per_ip,
             shard_ttl_secs: c.shard_ttl_secs.max(1),
             prune_interval: Duration::from_secs(c.prune_interval_secs.max(1)),
         })

@@ -62,15 +62,13 @@ fn refresh(
     settings: Res<Settings>,
 ) {
     let mut reasons = Vec::new();
-    if settings.0.network && !bound.is_some_and(|b| b.0.is_some()) {
+    if settings.0.network && bound.is_none_or(|b| b.0.is_none()) {
         reasons.push("starting: UDP socket not bound yet".to_owned());
     }
     if *state.get() != ShardState::Running {
         reasons.push(format!("{:?}", state.get()).to_lowercase());
     }
-    if let Some(problem) = health.problem() {
-        reasons.push(problem);
-    }
+    reasons.extend(health.problems());
     let status = Status {
         ready: reasons.is_empty(),
         reasons,

@@ -12,7 +12,6 @@ use harvest_shared::farming::{self, Farm, FarmAction, FarmState, Inventory};
 use harvest_shared::protocol::{ActionNotice, RejectReason};
 use tracing::trace;
 
-#[allow(clippy::too_many_arguments)]
 fn apply_requests(
     mut incoming: MessageReader<Incoming<FarmAction>>,
     mut answers: MessageWriter<Answer>,

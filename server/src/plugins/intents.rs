@@ -94,6 +94,11 @@ impl RequestBudget {
         self.excess > limits.flood_kick_after
     }
 
+    /// Mark the link as being kicked: true the first time only.
+    pub fn kick_once(&mut self) -> bool {
+        !std::mem::replace(&mut self.kicked, true)
+    }
+
     /// Should a dropped request get a `RateLimited` notice (one a second at most)?
     fn notice_due(&mut self, at: Duration) -> bool {
         if self
@@ -143,8 +148,7 @@ fn receive<A: Action>(
                 continue;
             }
             stats.dropped += 1;
-            if budget.flooding(limits) {
-                budget.kicked = true;
+            if budget.flooding(limits) && budget.kick_once() {
                 stats.flood_kicks += 1;
                 warn!(account = %session.account, feature = A::FEATURE, "request flood: disconnecting");
                 kicks.write(Kick {

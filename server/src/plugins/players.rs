@@ -39,7 +39,9 @@ pub struct EndSession(pub AccountId);
 /// A session waiting for its player.
 #[derive(Debug, Clone, Copy)]
 pub struct Loading {
-    pub link: Entity,
+    /// The link waiting; `None` when it left while the lease was in flight (a link of the same
+    /// account that joins before the answer takes it over, so no second lease is taken).
+    pub link: Option<Entity>,
     pub since: Duration,
     /// The lease request has been sent (false: waiting for an earlier save to settle).
     pub requested: bool,
@@ -56,7 +58,6 @@ fn refuse(kicks: &mut MessageWriter<Kick>, link: Entity, reason: KickReason) {
     kicks.write(Kick { link, reason });
 }
 
-#[allow(clippy::too_many_arguments)]
 fn process_joins(
     mut joins: MessageReader<Joined>,
     mut players: ResMut<Players>,
@@ -102,16 +103,16 @@ fn process_joins(
         match players.loading.get_mut(&account) {
             Some(waiting) => {
                 // A newer session of the same account: it waits for the same load.
-                if waiting.link != link {
-                    refuse(&mut kicks, waiting.link, KickReason::LoggedInElsewhere);
-                    waiting.link = link;
+                if let Some(old) = waiting.link.filter(|old| *old != link) {
+                    refuse(&mut kicks, old, KickReason::LoggedInElsewhere);
                 }
+                waiting.link = Some(link);
             }
             None => {
                 players.loading.insert(
                     account,
                     Loading {
-                        link,
+                        link: Some(link),
                         since: at,
                         requested: false,
                     },
@@ -142,12 +143,13 @@ fn request_loads(
     }
     for (account, link) in expired {
         players.loading.remove(&account);
-        warn!(%account, "load timed out");
-        refuse(&mut kicks, link, KickReason::ServiceUnavailable);
+        if let Some(link) = link {
+            warn!(%account, "load timed out");
+            refuse(&mut kicks, link, KickReason::ServiceUnavailable);
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn process_loads(
     mut commands: Commands,
     mut replies: MessageReader<Leased>,
@@ -162,11 +164,14 @@ fn process_loads(
     let at = now(&time);
     for Leased { account, result } in replies.read() {
         let account = *account;
-        let Some(waiting) = players.loading.remove(&account) else {
-            // Nobody waits any more (they left); the lease simply lapses to the next load.
+        let Some(Loading {
+            link: Some(link), ..
+        }) = players.loading.remove(&account)
+        else {
+            // Nobody waits any more (they left, or the shard is draining); the lease simply
+            // passes to the next load.
             continue;
         };
-        let link = waiting.link;
         let lease = match result {
             Ok(lease) => lease,
             Err(e) => {
@@ -233,12 +238,15 @@ fn process_leaves(
     entities: Query<(&Player, &PlayerInfo, &Farm, &Inventory)>,
 ) {
     for &Left { account, link } in leaves.read() {
-        if players
-            .loading
-            .get(&account)
-            .is_some_and(|w| w.link == link)
+        if let Some(waiting) = players.loading.get_mut(&account)
+            && waiting.link == Some(link)
         {
-            players.loading.remove(&account);
+            if waiting.requested {
+                // The lease is on its way: keep waiting for it, with nobody attached.
+                waiting.link = None;
+            } else {
+                players.loading.remove(&account);
+            }
         }
         let Some(&entity) = players.online.get(&account) else {
             continue;
@@ -295,7 +303,7 @@ fn process_end_sessions(
             .get(account)
             .and_then(|e| entities.get(*e).ok())
             .and_then(|p| p.link)
-            .or_else(|| players.loading.get(account).map(|w| w.link));
+            .or_else(|| players.loading.get(account).and_then(|w| w.link));
         if let Some(link) = link {
             info!(%account, "logged out elsewhere: ending the game session");
             refuse(&mut kicks, link, KickReason::LoggedOut);
@@ -303,8 +311,19 @@ fn process_end_sessions(
     }
 }
 
+/// Draining: sessions still waiting for their load are told the shard is going away, and any
+/// lease answer that arrives later is dropped (nothing is spawned, so nothing is owed).
+fn refuse_loading_on_drain(mut players: ResMut<Players>, mut kicks: MessageWriter<Kick>) {
+    for (_, waiting) in players.loading.drain() {
+        if let Some(link) = waiting.link {
+            refuse(&mut kicks, link, KickReason::ShuttingDown);
+        }
+    }
+}
+
 pub(crate) fn plugin(app: &mut App) {
     app.init_resource::<Players>().add_message::<EndSession>();
+    app.add_systems(OnEnter(ShardState::Draining), refuse_loading_on_drain);
     app.add_systems(
         Update,
         (

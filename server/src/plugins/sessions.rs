@@ -6,6 +6,7 @@
 
 use super::intents::RequestBudget;
 use super::player::{Joined, Kick, Left, Session};
+use super::transport::PacketBudget;
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
 use harvest_shared::api::decode_user_data;
@@ -41,6 +42,7 @@ fn on_connected(
             player: None,
         },
         RequestBudget::new(&settings.0.requests, now(&time)),
+        PacketBudget(RequestBudget::new(&settings.0.packets, now(&time))),
         ReplicationSender,
     ));
     joins.write(Joined { account, link });

@@ -111,7 +111,6 @@ fn begin_drain(
     });
 }
 
-#[allow(clippy::too_many_arguments)]
 fn drive_drain(
     mut drain: ResMut<Drain>,
     queue: Res<SaveQueue>,

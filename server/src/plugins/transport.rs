@@ -8,24 +8,33 @@
 //! spoofed-source flood leaves neither entities nor map entries behind.
 //!
 //! The patched transport refuses fragmented messages that would reassemble to more than
-//! [`MAX_MESSAGE_BYTES`] and more than [`MAX_REASSEMBLIES`] reassemblies at once on one
-//! channel; a link that breaks either rule is dropped (see `patches/README.md`).
+//! [`MAX_MESSAGE_BYTES`], more than [`MAX_REASSEMBLIES`] reassemblies at once on one channel,
+//! and more than [`MAX_BUFFERED_MESSAGES`] messages held back on a reliable channel; a link
+//! that breaks any of these rules is dropped (see `patches/README.md`).
 
+use super::intents::{RequestBudget, RequestStats};
+use super::player::Kick;
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
 use harvest_shared::api::PROTOCOL_ID;
 use harvest_shared::ids::ZoneId;
+use harvest_shared::protocol::KickReason;
 use harvest_shared::protocol::MAX_MESSAGE_BYTES;
+use lightyear::connection::ConnectionSystems;
+use lightyear::link::LinkSystems;
 use lightyear::prelude::server::{ClientOf, NetcodeConfig, NetcodeServer, ServerUdpIo, Start};
 use lightyear::prelude::*;
 use lightyear::transport::prelude::ReceiveLimits;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 /// Partial fragmented messages a client may have in flight on one channel.
 pub const MAX_REASSEMBLIES: usize = 8;
+/// Messages a reliable channel may hold back waiting for a missing earlier one. An honest client
+/// sends a few dozen requests at most before its oldest is acknowledged.
+pub const MAX_BUFFERED_MESSAGES: usize = 256;
 
 /// The UDP address the server bound (known after the first frames; port 0 resolved).
 #[derive(Resource, Default, Debug, Clone, Copy)]
@@ -42,6 +51,11 @@ pub struct LinkSeen(pub Duration);
 /// Unauthenticated links reaped since start.
 #[derive(Resource, Default, Debug, Clone, Copy)]
 pub struct Reaped(pub u64);
+
+/// On each authenticated link: its packet budget (`--max-packets-per-second`), counted before
+/// the packets are decrypted or parsed, so junk that never becomes a request counts too.
+#[derive(Component, Debug, Clone)]
+pub struct PacketBudget(pub RequestBudget);
 
 fn start_server(
     mut commands: Commands,
@@ -64,6 +78,7 @@ fn start_server(
     commands.insert_resource(ReceiveLimits {
         max_message_size: MAX_MESSAGE_BYTES,
         max_concurrent_reassemblies: MAX_REASSEMBLIES,
+        max_buffered_messages: MAX_BUFFERED_MESSAGES,
     });
     let server = commands
         .spawn((
@@ -109,7 +124,8 @@ fn on_link_added(trigger: On<Add, LinkOf>, time: Res<Time<Real>>, mut commands: 
     }
 }
 
-/// Despawn links that have not completed the netcode handshake in time.
+/// Despawn links that have not completed the netcode handshake in time, and the oldest ones
+/// beyond `--max-pending-links`.
 fn reap_unauthenticated(
     mut commands: Commands,
     settings: Res<Settings>,
@@ -119,16 +135,53 @@ fn reap_unauthenticated(
 ) {
     let at = now(&time);
     let timeout = settings.0.unauth_timeout;
+    let mut young = Vec::new();
     let mut reaped = 0u64;
     for (entity, seen) in &links {
         if at.saturating_sub(seen.0) > timeout {
             commands.entity(entity).despawn();
+            reaped += 1;
+        } else {
+            young.push((seen.0, entity));
+        }
+    }
+    let cap = settings.0.max_pending_links;
+    if young.len() > cap {
+        young.sort_unstable_by_key(|(seen, _)| *seen);
+        for (_, entity) in &young[..young.len() - cap] {
+            commands.entity(*entity).despawn();
             reaped += 1;
         }
     }
     if reaped > 0 {
         total.0 += reaped;
         debug!(reaped, "reaped unauthenticated links");
+    }
+}
+
+/// Count each authenticated link's incoming packets against its budget; a link far over it is
+/// disconnected for flooding.
+fn meter_packets(
+    mut links: Query<(Entity, &Link, &mut PacketBudget), (With<ClientOf>, With<Connected>)>,
+    settings: Res<Settings>,
+    time: Res<Time<Real>>,
+    mut kicks: MessageWriter<Kick>,
+    mut stats: ResMut<RequestStats>,
+) {
+    let limits = &settings.0.packets;
+    let at = now(&time);
+    for (link, l, mut budget) in &mut links {
+        for _ in 0..l.recv.len() {
+            budget.0.admit(limits, at);
+        }
+        if budget.0.flooding(limits) && budget.0.kick_once() {
+            stats.flood_kicks += 1;
+            warn!(?link, "packet flood: disconnecting");
+            kicks.write(Kick {
+                link,
+                reason: KickReason::Flooding,
+            });
+        }
     }
 }
 
@@ -141,6 +194,12 @@ pub(crate) fn plugin(app: &mut App) {
     app.add_systems(
         Update,
         (on_bound, reap_unauthenticated).in_set(TickSet::Receive),
+    );
+    app.add_systems(
+        PreUpdate,
+        meter_packets
+            .after(LinkSystems::Receive)
+            .before(ConnectionSystems::Receive),
     );
 }
 

@@ -2,6 +2,8 @@
 //! stepped by hand next to headless clients, all over real UDP on loopback.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use bevy::prelude::*;
 use harvest_client::http::SidecarApi;
 use harvest_client::net::NetClient;
@@ -42,6 +44,11 @@ pub struct Stack {
 
 impl Stack {
     pub fn start() -> Stack {
+        Self::start_with(|_| {})
+    }
+
+    /// Start with the sidecar's configuration adjusted by `tweak` (TLS, limits...).
+    pub fn start_with(tweak: impl FnOnce(&mut SidecarConfig)) -> Stack {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -50,7 +57,8 @@ impl Stack {
         let tmp = tempfile::tempdir().unwrap();
         let netcode_key: [u8; 32] = rand::random();
         let service_secret: [u8; 32] = rand::random();
-        let cfg = sidecar_config(tmp.path(), netcode_key, service_secret);
+        let mut cfg = sidecar_config(tmp.path(), netcode_key, service_secret);
+        tweak(&mut cfg);
         let sidecar = rt.block_on(Sidecar::start(&cfg)).expect("sidecar starts");
         let url = sidecar.url();
         let internal_url = sidecar.internal_url();
@@ -140,6 +148,7 @@ pub fn sidecar_config(
     cfg.login_per_account_per_minute = 100_000;
     cfg.register_per_ip_per_minute = 100_000;
     cfg.play_per_ip_per_minute = 100_000;
+    cfg.reads_per_ip_per_minute = 100_000;
     cfg.play_per_account_per_minute = 100_000;
     cfg
 }
@@ -294,4 +303,124 @@ fn collect_kicks(
 pub fn record_kicks(app: &mut App) {
     app.init_resource::<Kicked>();
     app.add_systems(Last, collect_kicks);
+}
+
+impl Stack {
+    /// An account created straight in the database (no argon2 hash: fast for many players).
+    pub fn account(&self, name: &str) -> harvest_shared::ids::AccountId {
+        let db = &self.sidecar.as_ref().expect("sidecar up").state.db;
+        match self
+            .rt
+            .block_on(db.create_account(name, "unusable", harvest_sidecar::db::now_secs()))
+            .expect("create account")
+        {
+            harvest_sidecar::db::accounts::CreateAccount::Created(id) => {
+                harvest_shared::ids::AccountId(id)
+            }
+            harvest_sidecar::db::accounts::CreateAccount::Taken => panic!("{name} is taken"),
+        }
+    }
+
+    /// A connect token for `account` to the shard at `addr`, minted as `/v1/play` does.
+    pub fn token(
+        &self,
+        account: harvest_shared::ids::AccountId,
+        addr: std::net::SocketAddr,
+    ) -> String {
+        let state = &self.sidecar.as_ref().expect("sidecar up").state;
+        harvest_sidecar::routes::play::mint_connect_token(state, account, addr).expect("token")
+    }
+
+    /// A client of `account` connected to `server` with its farm loaded.
+    pub fn client_of(
+        &self,
+        server: &mut App,
+        account: harvest_shared::ids::AccountId,
+    ) -> NetClient {
+        let addr = harvest_server::plugins::transport::public_from_bound(bound_addr(server));
+        let mut client = NetClient::connect(&self.token(account, addr)).expect("token decodes");
+        step_until(
+            server,
+            &mut [&mut client],
+            Duration::from_secs(10),
+            "farm replicated",
+            |_, c| c[0].farm().is_some(),
+        );
+        client
+    }
+}
+
+/// The server-side link entity of `account`'s session, if connected.
+pub fn link_of(server: &mut App, account: harvest_shared::ids::AccountId) -> Option<Entity> {
+    let mut q = server
+        .world_mut()
+        .query::<(Entity, &harvest_server::plugins::player::Session)>();
+    q.iter(server.world())
+        .find(|(_, s)| s.account == account)
+        .map(|(e, _)| e)
+}
+
+/// Step several servers and clients until `done` or the timeout; panics on timeout.
+pub fn step_all(
+    servers: &mut [&mut App],
+    clients: &mut [&mut NetClient],
+    timeout: Duration,
+    what: &str,
+    mut done: impl FnMut(&mut [&mut App], &mut [&mut NetClient]) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        for s in servers.iter_mut() {
+            s.update();
+        }
+        for c in clients.iter_mut() {
+            c.update();
+        }
+        if done(servers, clients) {
+            return;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The state the sidecar has stored for `account`.
+pub fn stored(
+    stack: &Stack,
+    account: harvest_shared::ids::AccountId,
+) -> harvest_sidecar::db::states::Stored {
+    let db = &stack.sidecar.as_ref().expect("sidecar up").state.db;
+    stack
+        .rt
+        .block_on(db.load_state(account.0))
+        .expect("load state")
+}
+
+/// A CA and a certificate for 127.0.0.1 and localhost signed by it: (ca, cert, key) PEM paths.
+pub fn test_pki(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = params
+        .signed_by(&key, &Issuer::new(ca_params, ca_key))
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
 }

@@ -52,6 +52,8 @@ pub enum ChannelReceiveError {
     TooManyFragments { num_fragments: u64, max: u64 },
     #[error("too many concurrent fragment reassemblies on one channel (limit {max})")]
     TooManyConcurrentReassemblies { max: usize },
+    #[error("too many messages buffered out of order on one reliable channel (limit {max})")]
+    TooManyBufferedMessages { max: usize },
 }
 
 impl ChannelReceiveError {
@@ -63,7 +65,9 @@ impl ChannelReceiveError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             self,
-            Self::TooManyFragments { .. } | Self::TooManyConcurrentReassemblies { .. }
+            Self::TooManyFragments { .. }
+                | Self::TooManyConcurrentReassemblies { .. }
+                | Self::TooManyBufferedMessages { .. }
         )
     }
 }
@@ -71,7 +75,7 @@ impl ChannelReceiveError {
 /// Receive-side resource limits applied to every [`ChannelReceive`] of every [`Transport`].
 ///
 /// Insert it as a resource to override the defaults, e.g. on a server:
-/// `app.insert_resource(ReceiveLimits { max_message_size: 64 * 1024, max_concurrent_reassemblies: 8 })`.
+/// `app.insert_resource(ReceiveLimits { max_message_size: 64 * 1024, max_concurrent_reassemblies: 8, max_buffered_messages: 256 })`.
 /// Exceeding a limit is treated as a protocol violation and the link is dropped.
 ///
 /// [`Transport`]: crate::channel::builder::Transport
@@ -83,6 +87,10 @@ pub struct ReceiveLimits {
     pub max_message_size: usize,
     /// Maximum number of partially reassembled fragmented messages per channel receiver.
     pub max_concurrent_reassemblies: usize,
+    /// Maximum number of messages a reliable channel receiver holds back because an earlier
+    /// message is missing (ordered) or remembers past its delivery point (unordered). A peer
+    /// that skips one message id can otherwise make the receiver keep up to 32,767 messages.
+    pub max_buffered_messages: usize,
 }
 
 impl Default for ReceiveLimits {
@@ -90,6 +98,7 @@ impl Default for ReceiveLimits {
         Self {
             max_message_size: 4 * 1024 * 1024,
             max_concurrent_reassemblies: 32,
+            max_buffered_messages: 4096,
         }
     }
 }
@@ -115,6 +124,7 @@ pub struct ChannelReceive {
     fragments: FragmentReceiver,
     current_time: Duration,
     state: RecvState,
+    max_buffered_messages: usize,
 }
 
 #[derive(Debug)]
@@ -181,6 +191,7 @@ impl ChannelReceive {
             fragments: FragmentReceiver::new(),
             current_time: Duration::default(),
             state,
+            max_buffered_messages: ReceiveLimits::default().max_buffered_messages,
         }
     }
 
@@ -195,6 +206,7 @@ impl ChannelReceive {
 
     pub(crate) fn set_receive_limits(&mut self, limits: ReceiveLimits) {
         self.fragments.set_limits(limits);
+        self.max_buffered_messages = limits.max_buffered_messages;
     }
 
     pub(crate) fn update(&mut self, now: Duration) {
@@ -226,6 +238,14 @@ impl ChannelReceive {
             )?,
         };
         if let Some((tick, bytes)) = completed {
+            // Bound what a reliable channel keeps: a peer that withholds one message id could
+            // otherwise park every later message (and the packet buffers they point into).
+            let held = self.state.held_back();
+            if held >= self.max_buffered_messages {
+                return Err(ChannelReceiveError::TooManyBufferedMessages {
+                    max: self.max_buffered_messages,
+                });
+            }
             self.state.push_completed(message_id, tick, bytes);
         }
         Ok(())
@@ -238,6 +258,16 @@ impl ChannelReceive {
 }
 
 impl RecvState {
+    /// Messages kept back on a reliable channel: completed but not deliverable yet (ordered),
+    /// or remembered for duplicate suppression past the delivered prefix (unordered).
+    fn held_back(&self) -> usize {
+        match self {
+            Self::ReliableOrdered { ready, .. } => ready.len(),
+            Self::ReliableUnordered { received, .. } => received.len(),
+            _ => 0,
+        }
+    }
+
     fn newest_seen(&self) -> Option<MessageId> {
         match self {
             Self::UnreliableSequenced { newest_seen, .. }

@@ -1,10 +1,15 @@
 //! Attempt limits (governor, keyed GCRA). Exceeding one answers 429 with `Retry-After`.
 //!
 //! Logins follow OWASP's authentication guidance: limiting must slow guessing without letting
-//! a stranger lock the owner out. So the strict limit is keyed by account *and* client IP (a
-//! stranger's failures never spend the owner's allowance), the client IP has its own limit
-//! over all accounts (one address cannot spray many accounts), and a loose account-wide limit,
-//! far above what one address may send, only trips under distributed guessing.
+//! a stranger lock the owner out. So:
+//! - the strict limit is keyed by account *and* client IP: a stranger's attempts never spend
+//!   the owner's allowance;
+//! - each client IP has its own limit over all accounts (one address cannot spray many
+//!   accounts), and for IPv6 each /48 has one too, four times larger, so hopping between the
+//!   /64s of one site buys little;
+//! - a loose account-wide limit counts *failed* attempts only, far above what one address may
+//!   send: it trips only under distributed guessing, and the owner's successful logins never
+//!   spend it.
 //!
 //! Client IPs are keyed by [`crate::net::limit_key`]: IPv4 per address, IPv6 per /64 (one
 //! subscriber's whole allocation), so rotating addresses inside a /64 buys nothing.
@@ -14,20 +19,27 @@ use crate::error::ApiError;
 use crate::net::limit_key;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use std::net::IpAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Every keyed limiter of the sidecar.
 pub struct Limits {
     login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// IPv6 only: per /48, four times the per-IP limit.
+    login_per_site: DefaultKeyedRateLimiter<IpAddr>,
     login_per_account_ip: DefaultKeyedRateLimiter<(String, IpAddr)>,
-    login_per_account: DefaultKeyedRateLimiter<String>,
+    /// Failed logins per account, all IPs together.
+    login_failures_per_account: DefaultKeyedRateLimiter<String>,
+    /// Accounts whose failure budget ran out, refused until then.
+    locked: Mutex<HashMap<String, Instant>>,
     register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     refresh_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     play_per_account: DefaultKeyedRateLimiter<i64>,
     play_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    reads_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -48,12 +60,15 @@ impl Limits {
     pub fn new(l: &RateLimits) -> Self {
         Limits {
             login_per_ip: keyed(l.login_per_ip),
+            login_per_site: keyed(l.login_per_ip.saturating_mul(4)),
             login_per_account_ip: keyed(l.login_per_account_ip),
-            login_per_account: keyed(l.login_per_account),
+            login_failures_per_account: keyed(l.login_per_account),
+            locked: Mutex::new(HashMap::new()),
             register_per_ip: keyed(l.register_per_ip),
             refresh_per_ip: keyed(l.refresh_per_ip),
             play_per_account: keyed(l.play_per_account),
             play_per_ip: keyed(l.play_per_ip),
+            reads_per_ip: keyed(l.reads_per_ip),
         }
     }
 
@@ -62,15 +77,39 @@ impl Limits {
         self.register_per_ip.check_key(&limit_key(ip)).map_err(deny)
     }
 
-    /// Count one login attempt for `username` from `ip`.
+    /// Count one login attempt for `username` from `ip` (before checking the password).
     pub fn login(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
         let ip = limit_key(ip);
         let account = account_key(username);
         self.login_per_ip.check_key(&ip).map_err(deny)?;
+        if let IpAddr::V6(v6) = ip {
+            let s = v6.segments();
+            let site = IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0));
+            self.login_per_site.check_key(&site).map_err(deny)?;
+        }
         self.login_per_account_ip
             .check_key(&(account.clone(), ip))
             .map_err(deny)?;
-        self.login_per_account.check_key(&account).map_err(deny)
+        let now = Instant::now();
+        let locked = self.locked.lock().unwrap_or_else(|p| p.into_inner());
+        match locked.get(&account) {
+            Some(until) if *until > now => Err(ApiError::RateLimited {
+                retry_after_secs: secs_until(*until - now),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A login for `username` failed: count it against the account-wide budget.
+    pub fn login_failed(&self, username: &str) {
+        let account = account_key(username);
+        if let Err(not_until) = self.login_failures_per_account.check_key(&account) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            self.locked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(account, Instant::now() + wait);
+        }
     }
 
     /// Count one token refresh from `ip`.
@@ -84,7 +123,17 @@ impl Limits {
         self.play_per_account.check_key(&account).map_err(deny)
     }
 
+    /// Count one read of the player's own data (`/v1/players/me`) from `ip`.
+    pub fn read(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.reads_per_ip.check_key(&limit_key(ip)).map_err(deny)
+    }
+
     fn housekeeping(&self) {
+        let now = Instant::now();
+        self.locked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, until| *until > now);
         macro_rules! tidy {
             ($($l:ident),*) => {$(
                 self.$l.retain_recent();
@@ -93,21 +142,28 @@ impl Limits {
         }
         tidy!(
             login_per_ip,
+            login_per_site,
             login_per_account_ip,
-            login_per_account,
+            login_failures_per_account,
             register_per_ip,
             refresh_per_ip,
             play_per_account,
-            play_per_ip
+            play_per_ip,
+            reads_per_ip
         );
     }
 }
 
-/// A refusal with the wait until the next attempt would pass (whole seconds, rounded up).
+/// Whole seconds, rounded up.
+fn secs_until(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// A refusal with the wait until the next attempt would pass.
 fn deny(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> ApiError {
     let wait = not_until.wait_time_from(DefaultClock::default().now());
     ApiError::RateLimited {
-        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        retry_after_secs: secs_until(wait),
     }
 }
 
@@ -135,6 +191,7 @@ mod tests {
             refresh_per_ip: 1,
             play_per_account: 1,
             play_per_ip: 100,
+            reads_per_ip: 100,
         })
     }
 
@@ -167,12 +224,21 @@ mod tests {
         assert!(l.login(ip("10.0.0.1"), "b").is_ok());
         assert!(l.login(ip("10.0.0.1"), "c").is_err());
         assert!(l.login(ip("10.0.0.2"), "c").is_ok());
-        // Account-wide, from many addresses (distributed guessing).
+        // Account-wide: failures from many addresses (distributed guessing) lock the account
+        // for a while; successes never count.
         let l = limits(60, 10, 3);
-        for i in 1..=3 {
+        for i in 1..=10 {
+            assert!(
+                l.login(ip(&format!("10.0.2.{i}")), "bob").is_ok(),
+                "successes are free"
+            );
+        }
+        for i in 1..=4 {
             assert!(l.login(ip(&format!("10.0.1.{i}")), "bob").is_ok());
+            l.login_failed("bob");
         }
         assert!(l.login(ip("10.0.1.9"), "bob").is_err());
+        assert!(l.login(ip("10.0.1.9"), "carl").is_ok());
         // Registrations and refreshes per IP.
         assert!(l.register(ip("10.0.0.9")).is_ok());
         assert!(l.register(ip("10.0.0.9")).is_err());
@@ -181,6 +247,15 @@ mod tests {
         assert!(l.play(ip("10.0.0.9"), 7).is_ok());
         assert!(l.play(ip("10.0.0.9"), 7).is_err());
         assert!(l.play(ip("10.0.0.9"), 8).is_ok());
+        // Hopping between the /64s of one /48 runs into the site limit (4 × per IP).
+        let l = limits(2, 100, 100);
+        let mut ok = 0;
+        for i in 0..20 {
+            if l.login(ip(&format!("2001:db8:0:{i:x}::1")), "x").is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 8);
         // Addresses of one IPv6 /64 share their allowance.
         assert!(l.register(ip("2001:db8::1")).is_ok());
         assert!(l.register(ip("2001:db8::ffff:2")).is_err());

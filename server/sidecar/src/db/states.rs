@@ -14,10 +14,12 @@ use harvest_shared::ids::AccountId;
 use harvest_shared::state::PlayerState;
 use sha2::{Digest, Sha256};
 
-/// What `/v1/players/me` and `/v1/play` read: the stored version and state, if any.
+/// What `/v1/players/me` and `/v1/play` read: the stored version and state, if any, and the
+/// shard holding the lease.
 pub struct Stored {
     pub version: i64,
     pub state: Option<PlayerState>,
+    pub owner_shard: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -25,6 +27,13 @@ struct LeaseRow {
     epoch: i64,
     version: i64,
     state: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredRow {
+    version: i64,
+    state: Option<String>,
+    owner_shard: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -50,19 +59,22 @@ fn encode_state(state: &PlayerState) -> Result<(String, String), sqlx::Error> {
 
 impl Db {
     pub async fn load_state(&self, account_id: i64) -> Result<Stored, sqlx::Error> {
-        let row: Option<LeaseRow> =
-            sqlx::query_as("SELECT epoch, version, state FROM player_states WHERE account_id = $1")
-                .bind(account_id)
-                .fetch_optional(self.pool())
-                .await?;
+        let row: Option<StoredRow> = sqlx::query_as(
+            "SELECT version, state, owner_shard FROM player_states WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(match row {
             None => Stored {
                 version: 0,
                 state: None,
+                owner_shard: None,
             },
             Some(r) => Stored {
                 version: r.version,
                 state: decode_state(r.state)?,
+                owner_shard: r.owner_shard,
             },
         })
     }

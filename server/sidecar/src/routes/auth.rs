@@ -133,6 +133,7 @@ pub async fn login(
         )
         .await?;
     let Some(account) = account.filter(|_| ok) else {
+        state.limits.login_failed(&req.username);
         return Err(ApiError::InvalidCredentials);
     };
     let now = now_secs();

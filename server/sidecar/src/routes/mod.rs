@@ -22,7 +22,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -90,18 +92,28 @@ pub fn routers(state: AppState, separate: bool) -> Routers {
     let internal = internal
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz));
+    let public_limit = if separate {
+        PUBLIC_BODY_LIMIT
+    } else {
+        INTERNAL_BODY_LIMIT
+    };
     Routers {
-        public: finish(public, &state),
-        internal: finish(internal, &state),
+        public: finish(public, &state, public_limit),
+        internal: finish(internal, &state, INTERNAL_BODY_LIMIT),
         openapi: (*doc).clone(),
     }
 }
 
 /// JSON fallbacks, the request guard, panic safety and tracing, then the state.
-fn finish(router: Router<AppState>, state: &AppState) -> Router {
+fn finish(router: Router<AppState>, state: &AppState, body_limit: usize) -> Router {
     let guard = Guard {
         permits: Arc::new(Semaphore::new(state.cfg.max_concurrent_requests)),
+        per_ip: Arc::new(Mutex::new(HashMap::new())),
+        per_ip_limit: state.cfg.max_requests_per_ip,
+        body_timeout: state.cfg.header_read_timeout,
         timeout: state.cfg.request_timeout,
+        body_limit,
+        state: state.clone(),
     };
     router
         .fallback(|| async { ApiError::NotFound })
@@ -114,19 +126,95 @@ fn finish(router: Router<AppState>, state: &AppState) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Bounds the work in flight: at most `permits` requests are handled at once (the next one
-/// gets 503 `busy` right away instead of queueing without bound), and each must finish within
-/// `timeout` (408 `timeout`), body reading included. Slow *headers* never get here: the server
-/// drops connections that do not send them within `--header-read-timeout-secs`.
+/// Bounds the work in flight, so that slow or greedy clients cannot hold the sidecar:
+///
+/// 1. The request body is read in full first, within the header-read timeout and the body
+///    limit, *before* the request counts against anything: a client trickling its body holds
+///    only its own connection, never a slot others need (slow headers never get this far: the
+///    server drops them).
+/// 2. At most `per_ip_limit` requests per client IP are handled at once (503 `busy` beyond).
+/// 3. At most `permits` requests are handled at once overall (503 `busy` beyond, at once,
+///    instead of queueing without bound). The probes `/healthz` and `/readyz` are exempt, so a
+///    busy sidecar is not restarted by its own liveness probe.
+/// 4. Each request must finish within `timeout` (408 `timeout`).
 #[derive(Clone)]
 struct Guard {
     permits: Arc<Semaphore>,
+    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_ip_limit: usize,
+    body_timeout: Duration,
     timeout: Duration,
+    body_limit: usize,
+    state: AppState,
+}
+
+/// One request's share of its client IP's in-flight count; returned on drop.
+struct IpSlot {
+    map: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+impl Guard {
+    fn ip_slot(&self, ip: IpAddr) -> Option<IpSlot> {
+        let mut map = self.per_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= self.per_ip_limit {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            map: self.per_ip.clone(),
+            ip,
+        })
+    }
 }
 
 async fn guard_request(State(guard): State<Guard>, req: Request, next: Next) -> Response {
-    let Ok(_permit) = guard.permits.clone().try_acquire_owned() else {
-        return ApiError::Busy.into_response();
+    let (mut parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(
+        guard.body_timeout,
+        axum::body::to_bytes(body, guard.body_limit),
+    )
+    .await
+    {
+        Err(_) => return ApiError::Timeout.into_response(),
+        Ok(Err(_)) => return ApiError::PayloadTooLarge(guard.body_limit).into_response(),
+        Ok(Ok(bytes)) => bytes,
+    };
+    let ip = {
+        use axum::extract::FromRequestParts;
+        let crate::extract::ClientIp(ip) =
+            match crate::extract::ClientIp::from_request_parts(&mut parts, &guard.state).await {
+                Ok(ip) => ip,
+                Err(never) => match never {},
+            };
+        crate::net::limit_key(ip)
+    };
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
+    let _ip_slot = match guard.ip_slot(ip) {
+        Some(slot) => slot,
+        None => return ApiError::Busy.into_response(),
+    };
+    let _permit = if probe {
+        None
+    } else {
+        match guard.permits.clone().try_acquire_owned() {
+            Ok(p) => Some(p),
+            Err(_) => return ApiError::Busy.into_response(),
+        }
     };
     match tokio::time::timeout(guard.timeout, next.run(req)).await {
         Ok(resp) => resp,

@@ -1,7 +1,8 @@
 //! `POST /v1/play`: pick the shard hosting the player's zone and mint a netcode connect token
 //! for it. Each call uses a fresh random netcode client id; the account id travels in the
 //! token's encrypted user data, where the client can neither read nor forge it. A player never
-//! saved starts in the content's start zone.
+//! saved starts in the content's start zone. When the shard that holds the player's lease is
+//! live and hosts the zone, the player goes back to it: its unsaved changes are there.
 
 use crate::AppState;
 use crate::db::now_secs;
@@ -52,9 +53,17 @@ pub async fn play(
         .unwrap_or_else(|| state.cfg.content.rules.start_zone.clone());
     let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
     let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
+    fn usable(
+        s: &crate::db::shards::ShardEntry,
+    ) -> Option<(&crate::db::shards::ShardEntry, SocketAddr)> {
+        s.address.parse::<SocketAddr>().ok().map(|a| (s, a))
+    }
+    let owner = stored.owner_shard.as_deref();
     let shard = shards
         .iter()
-        .find_map(|s| s.address.parse::<SocketAddr>().ok().map(|a| (s, a)))
+        .filter(|s| Some(s.shard_id.as_str()) == owner)
+        .find_map(usable)
+        .or_else(|| shards.iter().find_map(usable))
         .ok_or_else(|| ApiError::NoShard(zone.to_string()))?;
     let connect_token = mint_connect_token(&state, user.account_id, shard.1)?;
     tracing::info!(account_id = %user.account_id, shard = %shard.0.shard_id, %zone, "play");

@@ -3,7 +3,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use harvest_shared::api::{ErrorBody, MeResponse};
@@ -14,8 +14,14 @@ use harvest_shared::time::Tick;
 #[utoipa::path(get, path = "/v1/players/me", tag = "players", security(("bearer" = [])), responses(
     (status = 200, body = MeResponse),
     (status = 401, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "Too many reads from this IP; see Retry-After"),
 ))]
-pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MeResponse>> {
+pub async fn me(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    user: AuthUser,
+) -> ApiResult<Json<MeResponse>> {
+    state.limits.read(ip)?;
     let account = state
         .db
         .account_by_id(user.account_id.0)

@@ -144,6 +144,7 @@ impl TestApp {
         cfg.refresh_per_ip_per_minute = 1000;
         cfg.play_per_account_per_minute = 1000;
         cfg.play_per_ip_per_minute = 1000;
+        cfg.reads_per_ip_per_minute = 100_000;
         let mut pg_drop = None;
         match backend {
             Backend::Sqlite => {}

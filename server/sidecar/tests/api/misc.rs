@@ -254,42 +254,140 @@ async fn slow_header_clients_do_not_stop_logins() {
     assert_eq!(closed, 500, "every slow connection was cut off");
 }
 
-/// The request guard: past the concurrency limit the sidecar answers 503 at once, and a
-/// request (body included) that takes too long gets 408.
+/// Hundreds of connections that send their headers, then trickle their bodies, hold nothing
+/// others need: logins go through, and each slow body is cut off with 408.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrency_limit_and_request_timeout() {
+async fn slow_body_clients_do_not_stop_logins() {
     let app = TestApp::spawn(Backend::Sqlite, |cfg| {
-        cfg.max_concurrent_requests = 1;
-        cfg.request_timeout_secs = 1;
+        cfg.header_read_timeout_secs = 2;
+        cfg.max_concurrent_requests = 64;
     })
     .await
     .unwrap();
+    assert_eq!(
+        app.register("patient", "password123").await.0,
+        StatusCode::CREATED
+    );
     let addr = app.sidecar().addr;
-    // A request whose body never finishes holds the only slot.
-    let mut hog = tokio::net::TcpStream::connect(addr).await.unwrap();
-    hog.write_all(b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user")
+    let mut slow = Vec::new();
+    for _ in 0..500 {
+        slow.push(tokio::spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+            s.write_all(b"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{")
+                .await
+                .ok()?;
+            let started = std::time::Instant::now();
+            let mut answer = Vec::new();
+            let mut buf = [0u8; 256];
+            loop {
+                if s.write_all(b" ").await.is_err() {
+                    break;
+                }
+                match tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => break,
+                    Ok(Ok(n)) => {
+                        answer.extend_from_slice(&buf[..n]);
+                        break;
+                    }
+                    Err(_) => {}
+                }
+                if started.elapsed() > Duration::from_secs(20) {
+                    break;
+                }
+            }
+            Some((started.elapsed(), String::from_utf8_lossy(&answer).to_string()))
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for _ in 0..5 {
+        let (s, body) = app.login("patient", "password123").await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let mut timed_out = 0;
+    for t in slow {
+        let (held, answer) = t.await.unwrap().expect("connected");
+        assert!(held < Duration::from_secs(20), "held {held:?}");
+        if answer.starts_with("HTTP/1.1 408") {
+            timed_out += 1;
+        }
+    }
+    assert_eq!(timed_out, 500, "every slow body got 408");
+}
+
+/// Past the per-IP or the overall limit the sidecar answers 503 `busy` at once, and a request
+/// that takes longer than the request timeout gets 408. Here logins queue behind a single
+/// argon2 slot to make requests slow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_limits_and_request_timeout() {
+    for (per_ip, overall) in [(2, 1024), (1024, 2)] {
+        let app = TestApp::spawn(Backend::Sqlite, |cfg| {
+            cfg.max_requests_per_ip = per_ip;
+            cfg.max_concurrent_requests = overall;
+            cfg.hash_concurrency = Some(1);
+        })
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let r = app
-        .http
-        .get(format!("{}/healthz", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(r.headers()["retry-after"], "1");
-    assert_error(&read(r).await.1, "busy");
-    // The hog is cut off with 408 after the request timeout, and the slot frees.
-    let mut answer = vec![0u8; 512];
-    let n = tokio::time::timeout(Duration::from_secs(5), hog.read(&mut answer))
-        .await
-        .expect("the server answers the hog")
-        .unwrap();
-    let text = String::from_utf8_lossy(&answer[..n]);
-    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    let (s, _) = app.get("/healthz").await;
-    assert_eq!(s, StatusCode::OK);
+        let mut tasks = Vec::new();
+        for i in 0..12 {
+            let (http, url) = (app.http.clone(), app.url.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = http
+                    .post(format!("{url}/v1/auth/login"))
+                    .json(&json!({"username": format!("nobody{i}"), "password": "password123"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = r.headers().get("retry-after").cloned();
+                let (s, body) = read(r).await;
+                (s, body, retry)
+            }));
+        }
+        let mut busy = 0;
+        for t in tasks {
+            let (s, body, retry) = t.await.unwrap();
+            match s {
+                StatusCode::UNAUTHORIZED => {}
+                StatusCode::SERVICE_UNAVAILABLE => {
+                    assert_error(&body, "busy");
+                    assert_eq!(retry.unwrap(), "1");
+                    busy += 1;
+                }
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert!(busy >= 1, "per ip {per_ip}, overall {overall}: {busy} busy");
+        // The probes are never refused for being busy.
+        let (s, _) = app.get("/healthz").await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let app = TestApp::spawn(Backend::Sqlite, |cfg| {
+        cfg.request_timeout_secs = 1;
+        cfg.hash_concurrency = Some(1);
+    })
+    .await
+    .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let (http, url) = (app.http.clone(), app.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(format!("{url}/v1/auth/login"))
+                .json(&json!({"username": format!("late{i}"), "password": "password123"}))
+                .send()
+                .await
+                .unwrap();
+            read(r).await
+        }));
+    }
+    let mut timeouts = 0;
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        if s == StatusCode::REQUEST_TIMEOUT {
+            assert_error(&body, "timeout");
+            timeouts += 1;
+        }
+    }
+    assert!(timeouts > 0, "requests queued past the timeout get 408");
 }
 
 both_backends!(pruning_removes_what_can_never_be_used_again, |app| {

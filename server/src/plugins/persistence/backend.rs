@@ -50,7 +50,8 @@ pub enum Reply {
 }
 
 struct Remote {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (taken to shut down without waiting on stuck requests).
+    runtime: Option<tokio::runtime::Runtime>,
     client: SidecarClient,
     shard_id: String,
     loads: mpsc::UnboundedSender<AccountId>,
@@ -102,7 +103,7 @@ impl Backend {
         }
         Ok(Backend {
             inner: Inner::Remote(Remote {
-                runtime,
+                runtime: Some(runtime),
                 client,
                 shard_id: shard_id.clone(),
                 loads,
@@ -163,7 +164,23 @@ impl Backend {
     }
 }
 
+impl Drop for Remote {
+    /// Do not wait for requests still in flight (a DNS lookup, a dead connection): the shard's
+    /// exit must fit its shutdown budget.
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_millis(500));
+        }
+    }
+}
+
 impl Remote {
+    fn spawn<F: Future<Output = ()> + Send + 'static>(&self, task: F) {
+        if let Some(rt) = &self.runtime {
+            rt.spawn(task);
+        }
+    }
+
     fn submit(&self, job: Job, replies: &crossbeam_channel::Sender<Reply>) {
         match job {
             Job::Lease(account) => {
@@ -178,14 +195,14 @@ impl Remote {
             }
             Job::Heartbeat(reg) => {
                 let (client, tx) = (self.client.clone(), replies.clone());
-                self.runtime.spawn(async move {
+                self.spawn(async move {
                     let _ = tx.send(Reply::Heartbeat(client.heartbeat(&reg).await));
                 });
             }
             Job::Deregister { timeout } => {
                 let (client, tx, id) =
                     (self.client.clone(), replies.clone(), self.shard_id.clone());
-                self.runtime.spawn(async move {
+                self.spawn(async move {
                     let _ = tx.send(Reply::Deregistered(client.deregister(&id, timeout).await));
                 });
             }

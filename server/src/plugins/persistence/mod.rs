@@ -28,7 +28,7 @@ use harvest_shared::api::{Lease, SaveOutcome, ShardRegistered};
 use harvest_shared::farming::{Farm, Inventory};
 use harvest_shared::ids::AccountId;
 use harvest_shared::protocol::PlayerInfo;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tracing::{error, info, warn};
 
 /// Save batches in flight at once.
@@ -52,33 +52,59 @@ pub struct SaveRefused {
 #[derive(Message, Debug, Clone)]
 pub struct HeartbeatAnswered(pub Result<ShardRegistered, SidecarError>);
 
-/// Can the shard use its sidecar? Drives join refusals, readiness and the logs.
-#[derive(Resource, Debug, Clone, PartialEq, Eq, Default)]
-pub enum SidecarHealth {
+/// How one kind of request to the sidecar is faring.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum LaneHealth {
     #[default]
     Up,
     /// Unreachable or failing (5xx) since `since`.
     Unreachable { since: Duration, error: String },
-    /// It refuses this shard's requests (4xx): a bug or a misconfiguration.
+    /// It refuses these requests (4xx): a bug or a misconfiguration.
     Rejecting { status: u16, body: String },
+}
+
+/// Can the shard use its sidecar? Drives join refusals, readiness and the logs. Saves and the
+/// other requests (loads, heartbeats) are tracked apart, so that a refusal of saves alone is
+/// not hidden by heartbeats that succeed.
+#[derive(Resource, Debug, Clone, PartialEq, Eq, Default)]
+pub struct SidecarHealth {
+    pub saves: LaneHealth,
+    /// Loads and directory heartbeats.
+    pub others: LaneHealth,
 }
 
 impl SidecarHealth {
     pub fn is_up(&self) -> bool {
-        matches!(self, SidecarHealth::Up)
+        self.saves == LaneHealth::Up && self.others == LaneHealth::Up
     }
 
-    /// A short reason for readiness and refusals, `None` when up.
-    pub fn problem(&self) -> Option<String> {
-        match self {
-            SidecarHealth::Up => None,
-            SidecarHealth::Unreachable { error, .. } => {
-                Some(format!("sidecar unreachable: {error}"))
+    /// The status of a 4xx refusal on either lane, if any.
+    pub fn rejecting(&self) -> Option<u16> {
+        [&self.saves, &self.others]
+            .into_iter()
+            .find_map(|l| match l {
+                LaneHealth::Rejecting { status, .. } => Some(*status),
+                _ => None,
+            })
+    }
+
+    /// Short reasons for readiness and refusals; empty when up.
+    pub fn problems(&self) -> Vec<String> {
+        [
+            ("saves", &self.saves),
+            ("loads and heartbeats", &self.others),
+        ]
+        .into_iter()
+        .filter_map(|(what, lane)| match lane {
+            LaneHealth::Up => None,
+            LaneHealth::Unreachable { error, .. } => {
+                Some(format!("sidecar unreachable ({what}): {error}"))
             }
-            SidecarHealth::Rejecting { status, body } => Some(format!(
-                "sidecar rejects this shard's requests ({status}): {body}"
+            LaneHealth::Rejecting { status, body } => Some(format!(
+                "sidecar rejects this shard's requests ({what}, {status}): {body}"
             )),
-        }
+        })
+        .collect()
     }
 }
 
@@ -87,40 +113,42 @@ impl SidecarHealth {
 struct HealthLog(Throttle);
 
 fn note(
-    health: &mut SidecarHealth,
+    lane: &mut LaneHealth,
     log: &mut HealthLog,
     outcome: Result<(), &SidecarError>,
     at: Duration,
 ) {
     match outcome {
         Ok(()) => {
-            if let SidecarHealth::Unreachable { since, .. } = health {
-                info!(
+            match lane {
+                LaneHealth::Unreachable { since, .. } => info!(
                     down_for_s = (at.saturating_sub(*since)).as_secs_f64(),
                     "sidecar reachable again"
-                );
-            } else if matches!(health, SidecarHealth::Rejecting { .. }) {
-                info!("sidecar accepts this shard's requests again");
+                ),
+                LaneHealth::Rejecting { .. } => {
+                    info!("sidecar accepts this shard's requests again")
+                }
+                LaneHealth::Up => {}
             }
-            *health = SidecarHealth::Up;
+            *lane = LaneHealth::Up;
         }
         Err(SidecarError::Rejected { status, body }) => {
-            if let Some(held_back) = log.0.ready(Instant::now()) {
+            if let Some(held_back) = log.0.ready(at) {
                 error!(status, %body, held_back, "the sidecar REJECTS this shard's requests: check the service secret and versions; unsaved state is kept and retried slowly");
             }
-            *health = SidecarHealth::Rejecting {
+            *lane = LaneHealth::Rejecting {
                 status: *status,
                 body: body.clone(),
             };
         }
         Err(e @ (SidecarError::Unavailable(_) | SidecarError::Crashed(_))) => {
-            if let Some(held_back) = log.0.ready(Instant::now()) {
+            if let Some(held_back) = log.0.ready(at) {
                 warn!(error = %e, held_back, "sidecar unavailable: players keep playing, saves are retried, new players are refused");
             }
-            match health {
-                SidecarHealth::Unreachable { error, .. } => *error = e.to_string(),
+            match lane {
+                LaneHealth::Unreachable { error, .. } => *error = e.to_string(),
                 _ => {
-                    *health = SidecarHealth::Unreachable {
+                    *lane = LaneHealth::Unreachable {
                         since: at,
                         error: e.to_string(),
                     }
@@ -149,23 +177,28 @@ fn drain_replies(
                     Err(SidecarError::Rejected { status: 404, .. }) => Ok(()),
                     r => r.as_ref().map(|_| ()),
                 };
-                note(&mut health, &mut log, health_signal, at);
+                note(&mut health.others, &mut log, health_signal, at);
                 leased.write(Leased { account, result });
             }
             Reply::Saved { batch, result } => match result {
                 Ok(results) => {
-                    note(&mut health, &mut log, Ok(()), at);
+                    note(&mut health.saves, &mut log, Ok(()), at);
                     for Refusal { account, outcome } in queue.answered(batch, &results) {
                         refused.write(SaveRefused { account, outcome });
                     }
                 }
                 Err(e) => {
-                    note(&mut health, &mut log, Err(&e), at);
+                    note(&mut health.saves, &mut log, Err(&e), at);
                     queue.failed(batch, &e, at);
                 }
             },
             Reply::Heartbeat(result) => {
-                note(&mut health, &mut log, result.as_ref().map(|_| ()), at);
+                note(
+                    &mut health.others,
+                    &mut log,
+                    result.as_ref().map(|_| ()),
+                    at,
+                );
                 heartbeats.write(HeartbeatAnswered(result));
             }
             Reply::Deregistered(result) => match result {

@@ -297,6 +297,15 @@ impl SaveQueue {
             }
         }
         let wait = match error {
+            // The batch was too large for the sidecar's body limit: send smaller ones, now.
+            SidecarError::Rejected { status: 413, .. } if self.chunk > 1 => {
+                self.chunk = (self.chunk / 2).max(1);
+                tracing::warn!(
+                    chunk = self.chunk,
+                    "save batch too large for the sidecar; halving"
+                );
+                Duration::ZERO
+            }
             SidecarError::Rejected { .. } => PARK_AFTER_REJECTION,
             SidecarError::Unavailable(_) | SidecarError::Crashed(_) => {
                 let w = self.backoff;
@@ -433,6 +442,24 @@ mod tests {
         assert!(q.take_batches(now + MAX_BACKOFF).is_empty());
         assert!(q.holds(AccountId(1)), "nothing is lost");
         assert_eq!(q.take_batches(now + PARK_AFTER_REJECTION).len(), 1);
+    }
+
+    #[test]
+    fn a_batch_too_large_is_split_and_resent_at_once() {
+        let mut q = SaveQueue::new(8, 1);
+        for i in 0..8 {
+            q.leased(AccountId(i), 1, 0);
+            q.push(AccountId(i), state(1), false);
+        }
+        let (b, saves) = q.take_batches(T).remove(0);
+        assert_eq!(saves.len(), 8);
+        let too_large = SidecarError::Rejected {
+            status: 413,
+            body: "payload_too_large".into(),
+        };
+        q.failed(b, &too_large, T);
+        let (_, smaller) = q.take_batches(T).remove(0);
+        assert_eq!(smaller.len(), 4, "halved, and sent without waiting");
     }
 
     #[test]

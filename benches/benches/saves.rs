@@ -1,0 +1,66 @@
+//! Persistence throughput (P6): one batch of compare-and-swap saves of 500 players into the
+//! sidecar's database, SQLite in WAL mode (the embedded default), as a shard's save queue sends
+//! it. Each save is one conditional UPDATE in the batch's transaction. Throughput in saves/s
+//! is the batch size divided by the time per batch.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use harvest_shared::api::{MAX_SAVES_PER_BATCH, PlayerSave};
+use harvest_shared::content::Content;
+use harvest_shared::ids::AccountId;
+use harvest_shared::state::PlayerState;
+use harvest_sidecar::db::Db;
+use harvest_sidecar::db::accounts::CreateAccount;
+
+fn saves(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let content =
+        Content::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/data")).expect("content");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let db = rt.block_on(Db::connect(&url)).expect("database");
+    let mut state = PlayerState::new_player(&content);
+    let accounts: Vec<AccountId> = (0..MAX_SAVES_PER_BATCH)
+        .map(|i| {
+            let CreateAccount::Created(id) = rt
+                .block_on(db.create_account(&format!("p{i}"), "x", 0))
+                .expect("account")
+            else {
+                panic!("fresh name")
+            };
+            rt.block_on(db.take_lease(id, "bench", 0)).expect("lease");
+            AccountId(id)
+        })
+        .collect();
+    let mut version = 0i64;
+    let mut g = c.benchmark_group("persistence");
+    g.throughput(Throughput::Elements(MAX_SAVES_PER_BATCH as u64));
+    g.sample_size(20);
+    g.bench_function("sqlite_cas_batch_500", |b| {
+        b.iter(|| {
+            state.inventory.coins = state.inventory.coins.wrapping_add(1);
+            let batch: Vec<PlayerSave> = accounts
+                .iter()
+                .map(|a| PlayerSave {
+                    account_id: *a,
+                    epoch: 1,
+                    base_version: version,
+                    state: state.clone(),
+                    release: false,
+                })
+                .collect();
+            let results = rt
+                .block_on(db.save_states("bench", &batch, 0))
+                .expect("saves");
+            assert!(results.iter().all(|r| r.outcome.is_confirmed()));
+            version += 1;
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, saves);
+criterion_main!(benches);

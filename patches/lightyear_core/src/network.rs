@@ -1,0 +1,3 @@
+// TODO: use newtype instead of u16
+/// ID used to serialize IDs over the network efficiently
+pub type NetId = u16;
