@@ -9,7 +9,7 @@ use common::*;
 use harvest_server::plugins::ShardState;
 use harvest_server::plugins::intents::{Incoming, RequestStats};
 use harvest_server::plugins::persistence::{Backend, LaneHealth, SaveQueue, SidecarHealth};
-use harvest_server::plugins::player::{Joined, Left, Player, Session};
+use harvest_server::plugins::player::{Left, Player, Session};
 use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_shared::api::MAX_SAVES_PER_BATCH;
@@ -165,15 +165,7 @@ fn five_thousand_dirty_players_save_in_chunks() {
     let mut app = offline_app(STEP);
     let n = 5000;
     for i in 0..n {
-        let account = AccountId(i + 1);
-        let link = app
-            .world_mut()
-            .spawn(Session {
-                account,
-                player: None,
-            })
-            .id();
-        app.world_mut().write_message(Joined { account, link });
+        offline_link(&mut app, AccountId(i + 1));
     }
     run(&mut app, Duration::from_millis(500));
     assert_eq!(app.world().resource::<Players>().online.len(), n as usize);
@@ -257,17 +249,7 @@ fn outage_keeps_memory_bounded_and_loses_nothing() {
     run(&mut app, Duration::from_millis(200));
     assert_eq!(app.world().resource::<SaveQueue>().len(), 20);
     // A join now is refused with a typed reason.
-    let newcomer = app
-        .world_mut()
-        .spawn(Session {
-            account: AccountId(99),
-            player: None,
-        })
-        .id();
-    app.world_mut().write_message(Joined {
-        account: AccountId(99),
-        link: newcomer,
-    });
+    let newcomer = offline_link(&mut app, AccountId(99));
     app.update();
     let kicks = &app.world().resource::<Kicked>().0;
     assert!(
@@ -392,17 +374,7 @@ fn sigterm_while_loading_drains_at_once() {
     let mut app = offline_app(STEP);
     record_kicks(&mut app);
     let (_, _) = offline_join(&mut app, AccountId(1));
-    let link = app
-        .world_mut()
-        .spawn(Session {
-            account: AccountId(2),
-            player: None,
-        })
-        .id();
-    app.world_mut().write_message(Joined {
-        account: AccountId(2),
-        link,
-    });
+    let link = offline_link(&mut app, AccountId(2));
     app.world().resource::<ShutdownSignal>().request();
     run(&mut app, Duration::from_secs(2));
     assert_eq!(app.should_exit(), Some(AppExit::Success));
@@ -427,33 +399,13 @@ fn sigterm_while_loading_drains_at_once() {
 fn a_quick_reconnect_while_loading_reuses_the_lease() {
     let mut app = offline_app(STEP);
     let account = AccountId(4);
-    let first = app
-        .world_mut()
-        .spawn(Session {
-            account,
-            player: None,
-        })
-        .id();
-    app.world_mut().write_message(Joined {
-        account,
-        link: first,
-    });
+    let first = offline_link(&mut app, account);
     app.update(); // lease requested; its answer is drained next frame
     app.world_mut().write_message(Left {
         account,
         link: first,
     });
-    let second = app
-        .world_mut()
-        .spawn(Session {
-            account,
-            player: None,
-        })
-        .id();
-    app.world_mut().write_message(Joined {
-        account,
-        link: second,
-    });
+    let second = offline_link(&mut app, account);
     run(&mut app, Duration::from_millis(500));
     let player = app
         .world()

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-#[test]
-fn swarm_farms_and_reports() {
-    let stack = Stack::start();
-    let settings = stack.settings();
+/// Run a shard on its own thread with its real schedule runner; the signal drains it.
+fn run_shard(
+    settings: harvest_server::ShardSettings,
+) -> (std::thread::JoinHandle<bevy::app::AppExit>, ShutdownSignal) {
     let flag = Arc::new(AtomicBool::new(false));
     let signal = ShutdownSignal(flag.clone());
     let shard = std::thread::spawn(move || {
@@ -23,6 +23,13 @@ fn swarm_farms_and_reports() {
         app.insert_resource(ShutdownSignal(flag));
         app.run()
     });
+    (shard, signal)
+}
+
+#[test]
+fn swarm_farms_and_reports() {
+    let stack = Stack::start();
+    let (shard, signal) = run_shard(stack.settings());
 
     let mut cfg = SwarmConfig {
         sidecar_url: stack.url.clone(),
@@ -90,14 +97,7 @@ fn bots_play_over_https_with_a_private_ca() {
         cfg.tls_key = Some(key.clone());
     });
     assert!(stack.url.starts_with("https://"), "{}", stack.url);
-    let settings = stack.settings();
-    let flag = Arc::new(AtomicBool::new(false));
-    let signal = ShutdownSignal(flag.clone());
-    let shard = std::thread::spawn(move || {
-        let mut app = build_app(settings);
-        app.insert_resource(ShutdownSignal(flag));
-        app.run()
-    });
+    let (shard, signal) = run_shard(stack.settings());
     let mut cfg = SwarmConfig {
         sidecar_url: stack.url.clone(),
         ca_cert: Some(ca.clone()),

@@ -155,6 +155,44 @@ pub struct PlayerSave {
     pub release: bool,
 }
 
+/// What the store holds for an account, as far as a save's fate depends on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredLease<'a> {
+    pub epoch: i64,
+    pub owner_shard: Option<&'a str>,
+    pub version: i64,
+}
+
+impl PlayerSave {
+    /// Does this save, from `shard_id`, apply over `stored` by compare-and-swap: the lease is
+    /// the shard's, at this epoch, and the stored version is the save's base?
+    pub fn applies_to(&self, stored: &StoredLease<'_>, shard_id: &str) -> bool {
+        stored.epoch == self.epoch
+            && stored.version == self.base_version
+            && stored.owner_shard == Some(shard_id)
+    }
+
+    /// Why a save that did not apply did not. `same_content`: the stored state is this save's
+    /// (then a save already applied is a harmless repeat).
+    pub fn refusal(
+        &self,
+        stored: &StoredLease<'_>,
+        shard_id: &str,
+        same_content: bool,
+    ) -> SaveOutcome {
+        if stored.epoch == self.epoch && stored.version == self.base_version + 1 && same_content {
+            SaveOutcome::Duplicate
+        } else if stored.epoch == 0 {
+            // Saved long ago but never leased since: nobody may write it without a load.
+            SaveOutcome::UnknownAccount
+        } else if stored.epoch != self.epoch || stored.owner_shard != Some(shard_id) {
+            SaveOutcome::StaleEpoch
+        } else {
+            SaveOutcome::StaleVersion
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SaveBatch {
     /// The shard sending the batch; it must own every lease in it.
@@ -220,6 +258,47 @@ pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0002;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compare_and_swap_outcomes() {
+        let save = PlayerSave {
+            account_id: AccountId(1),
+            epoch: 3,
+            base_version: 7,
+            state: PlayerState {
+                zone: ZoneId::new("z"),
+                farm: Default::default(),
+                inventory: Default::default(),
+            },
+            release: false,
+        };
+        let lease = |epoch, owner, version| StoredLease {
+            epoch,
+            owner_shard: owner,
+            version,
+        };
+        assert!(save.applies_to(&lease(3, Some("a"), 7), "a"));
+        assert!(!save.applies_to(&lease(3, Some("a"), 7), "b"));
+        assert!(!save.applies_to(&lease(4, Some("a"), 7), "a"));
+        assert!(!save.applies_to(&lease(3, Some("a"), 8), "a"));
+        use SaveOutcome::*;
+        // Already applied: a repeat only with the same content.
+        assert_eq!(save.refusal(&lease(3, Some("a"), 8), "a", true), Duplicate);
+        assert_eq!(
+            save.refusal(&lease(3, Some("a"), 8), "a", false),
+            StaleVersion
+        );
+        assert_eq!(
+            save.refusal(&lease(4, Some("b"), 8), "a", false),
+            StaleEpoch
+        );
+        assert_eq!(
+            save.refusal(&lease(3, Some("b"), 7), "a", false),
+            StaleEpoch
+        );
+        assert_eq!(save.refusal(&lease(3, None, 7), "a", false), StaleEpoch);
+        assert_eq!(save.refusal(&lease(0, None, 9), "a", false), UnknownAccount);
+    }
 
     #[test]
     fn user_data_round_trip() {

@@ -191,6 +191,23 @@ impl SidecarConfig {
         cfg
     }
 
+    /// Lift every per-IP and per-account rate limit (tests and load runs, where every client
+    /// comes from one address). Never for production.
+    pub fn lift_rate_limits(&mut self) {
+        for limit in [
+            &mut self.login_per_ip_per_minute,
+            &mut self.login_per_account_ip_per_minute,
+            &mut self.login_per_account_per_minute,
+            &mut self.register_per_ip_per_minute,
+            &mut self.refresh_per_ip_per_minute,
+            &mut self.play_per_account_per_minute,
+            &mut self.play_per_ip_per_minute,
+            &mut self.reads_per_ip_per_minute,
+        ] {
+            *limit = 1_000_000;
+        }
+    }
+
     pub fn effective_database_url(&self) -> String {
         self.database_url
             .clone()

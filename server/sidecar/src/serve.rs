@@ -59,28 +59,16 @@ impl Listener {
         let handle = Handle::new();
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         let header_timeout = cfg.header_read_timeout;
+        let server = axum_server::from_tcp(listener)?;
         let task = match tls {
             Some(tls) => {
-                let mut server = axum_server::from_tcp_rustls(listener, tls)?
-                    .map(|a| a.handshake_timeout(header_timeout))
-                    .http1_only()
-                    .handle(handle.clone());
-                server
-                    .http_builder()
-                    .http1()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout);
+                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                    .handshake_timeout(header_timeout);
+                let server = http1_with_timeout(server.acceptor(acceptor), &handle, header_timeout);
                 tokio::spawn(report(server.serve(app), failures, addr))
             }
             None => {
-                let mut server = axum_server::from_tcp(listener)?
-                    .http1_only()
-                    .handle(handle.clone());
-                server
-                    .http_builder()
-                    .http1()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout);
+                let server = http1_with_timeout(server, &handle, header_timeout);
                 tokio::spawn(report(server.serve(app), failures, addr))
             }
         };
@@ -93,6 +81,21 @@ impl Listener {
         self.task.await.context("listener task")?;
         Ok(())
     }
+}
+
+/// HTTP/1 only, with the header-read timeout, stopped through `handle`.
+fn http1_with_timeout<A>(
+    server: axum_server::Server<SocketAddr, A>,
+    handle: &Handle<SocketAddr>,
+    header_timeout: Duration,
+) -> axum_server::Server<SocketAddr, A> {
+    let mut server = server.http1_only().handle(handle.clone());
+    server
+        .http_builder()
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    server
 }
 
 async fn report(

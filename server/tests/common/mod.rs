@@ -143,13 +143,7 @@ pub fn sidecar_config(
     cfg.internal_bind = Some("127.0.0.1:0".parse().unwrap());
     cfg.netcode_key = Some(hex::encode(netcode_key));
     cfg.service_secret = Some(hex::encode(service_secret));
-    cfg.login_per_ip_per_minute = 100_000;
-    cfg.login_per_account_ip_per_minute = 100_000;
-    cfg.login_per_account_per_minute = 100_000;
-    cfg.register_per_ip_per_minute = 100_000;
-    cfg.play_per_ip_per_minute = 100_000;
-    cfg.reads_per_ip_per_minute = 100_000;
-    cfg.play_per_account_per_minute = 100_000;
+    cfg.lift_rate_limits();
     cfg
 }
 
@@ -167,21 +161,9 @@ pub fn step_until(
     what: &str,
     mut done: impl FnMut(&mut App, &mut [&mut NetClient]) -> bool,
 ) {
-    let start = Instant::now();
-    loop {
-        server.update();
-        for c in clients.iter_mut() {
-            c.update();
-        }
-        if done(server, clients) {
-            return;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    step_all(&mut [server], clients, timeout, what, |s, c| {
+        done(&mut *s[0], c)
+    });
 }
 
 pub fn bound_addr(server: &mut App) -> std::net::SocketAddr {
@@ -266,8 +248,8 @@ pub fn offline_app(step: Duration) -> App {
     ready(app)
 }
 
-/// Join `account` on an offline app through a fresh link entity: (link, player).
-pub fn offline_join(app: &mut App, account: harvest_shared::ids::AccountId) -> (Entity, Entity) {
+/// A fresh link entity of `account` on an offline app, announced with a `Joined` message.
+pub fn offline_link(app: &mut App, account: harvest_shared::ids::AccountId) -> Entity {
     use harvest_server::plugins::player::{Joined, Session};
     let link = app
         .world_mut()
@@ -277,6 +259,13 @@ pub fn offline_join(app: &mut App, account: harvest_shared::ids::AccountId) -> (
         })
         .id();
     app.world_mut().write_message(Joined { account, link });
+    link
+}
+
+/// Join `account` on an offline app through a fresh link entity: (link, player).
+pub fn offline_join(app: &mut App, account: harvest_shared::ids::AccountId) -> (Entity, Entity) {
+    use harvest_server::plugins::player::Session;
+    let link = offline_link(app, account);
     for _ in 0..3 {
         app.update();
     }

@@ -236,20 +236,14 @@ fn apply_dispatches_and_refusals_change_nothing() {
         ..Default::default()
     };
     let now = Tick(1000);
+    let run = |action: &FarmAction, farm: &mut Farm, inventory: &mut Inventory| {
+        apply(action, FarmState { farm, inventory }, &c, now)
+    };
     let plant = FarmAction::Plant {
         plot: PlotId(1),
         crop: CropId::new("radish"),
     };
-    let ev = apply(
-        &plant,
-        FarmState {
-            farm: &mut farm,
-            inventory: &mut inv,
-        },
-        &c,
-        now,
-    )
-    .unwrap();
+    let ev = run(&plant, &mut farm, &mut inv).unwrap();
     assert!(matches!(ev, FarmEvent::Planted { paid: 2, .. }));
     assert!(ev.touches_inventory());
     let (farm_before, inv_before) = (farm.clone(), inv.clone());
@@ -262,30 +256,9 @@ fn apply_dispatches_and_refusals_change_nothing() {
             crop: CropId::new("radish"),
         },
     ] {
-        assert!(
-            apply(
-                &bad,
-                FarmState {
-                    farm: &mut farm,
-                    inventory: &mut inv,
-                },
-                &c,
-                now,
-            )
-            .is_err(),
-            "{bad:?}"
-        );
+        assert!(run(&bad, &mut farm, &mut inv).is_err(), "{bad:?}");
         assert_eq!((&farm, &inv), (&farm_before, &inv_before), "{bad:?}");
     }
-    let ev = apply(
-        &FarmAction::Water { plot: PlotId(1) },
-        FarmState {
-            farm: &mut farm,
-            inventory: &mut inv,
-        },
-        &c,
-        now,
-    )
-    .unwrap();
+    let ev = run(&FarmAction::Water { plot: PlotId(1) }, &mut farm, &mut inv).unwrap();
     assert!(!ev.touches_inventory());
 }

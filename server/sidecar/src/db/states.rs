@@ -9,7 +9,7 @@
 //!   epoch, version and content hash) from a refusal (`stale_epoch`, `stale_version`).
 
 use super::Db;
-use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult};
+use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult, StoredLease};
 use harvest_shared::ids::AccountId;
 use harvest_shared::state::PlayerState;
 use sha2::{Digest, Sha256};
@@ -199,19 +199,12 @@ fn classify_refusal(
             stored_version: 0,
         };
     };
-    let outcome = if row.epoch == s.epoch
-        && row.version == s.base_version + 1
-        && row.state_hash.as_deref() == Some(hash)
-    {
-        SaveOutcome::Duplicate
-    } else if row.epoch == 0 {
-        // Saved long ago but never leased since: nobody may write it without a load.
-        SaveOutcome::UnknownAccount
-    } else if row.epoch != s.epoch || row.owner_shard.as_deref() != Some(shard_id) {
-        SaveOutcome::StaleEpoch
-    } else {
-        SaveOutcome::StaleVersion
+    let stored = StoredLease {
+        epoch: row.epoch,
+        owner_shard: row.owner_shard.as_deref(),
+        version: row.version,
     };
+    let outcome = s.refusal(&stored, shard_id, row.state_hash.as_deref() == Some(hash));
     SaveResult {
         account_id: s.account_id,
         outcome,

@@ -4,7 +4,7 @@
 //! pretend to be down, so tests can check chunking and outage handling without a network.
 
 use crate::sidecar_client::SidecarError;
-use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult};
+use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult, StoredLease};
 use harvest_shared::ids::AccountId;
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
@@ -82,23 +82,18 @@ impl MemoryStore {
                         stored_version: 0,
                     };
                 };
-                let owner_ok = row.owner.as_deref() == Some(shard_id);
-                let outcome = if row.epoch == s.epoch && row.version == s.base_version && owner_ok {
+                let stored = StoredLease {
+                    epoch: row.epoch,
+                    owner_shard: row.owner.as_deref(),
+                    version: row.version,
+                };
+                let outcome = if s.applies_to(&stored, shard_id) {
                     row.version += 1;
+                    row.owner = (!s.release).then(|| shard_id.to_owned());
                     row.state = Some(s.state);
-                    if s.release {
-                        row.owner = None;
-                    }
                     SaveOutcome::Saved
-                } else if row.epoch == s.epoch
-                    && row.version == s.base_version + 1
-                    && row.state.as_ref() == Some(&s.state)
-                {
-                    SaveOutcome::Duplicate
-                } else if row.epoch != s.epoch || !owner_ok {
-                    SaveOutcome::StaleEpoch
                 } else {
-                    SaveOutcome::StaleVersion
+                    s.refusal(&stored, shard_id, row.state.as_ref() == Some(&s.state))
                 };
                 SaveResult {
                     account_id: s.account_id,
