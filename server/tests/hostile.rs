@@ -459,7 +459,12 @@ fn a_request_flood_is_limited_then_kicked() {
     let mut window = stats.window.clone();
     let (p50, p99) = harvest_shared::procstat::p50_p99(&mut window);
     println!(
-        "flood: sent {sent}, processed {processed}, dropped {}, tick p50 {p50:.2} ms p99 {p99:.2} ms (debug build)",
-        after.dropped - before.dropped
+        "flood: sent {sent}, processed {processed}, dropped {}, tick p50 {p50:.2} ms p99 {p99:.2} ms ({} build)",
+        after.dropped - before.dropped,
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
 }

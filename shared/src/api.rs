@@ -233,6 +233,18 @@ pub struct SaveResult {
     pub stored_version: i64,
 }
 
+impl SaveResult {
+    /// The answer for a save of an account the database does not have.
+    pub fn unknown_account(account_id: AccountId) -> Self {
+        Self {
+            account_id,
+            outcome: SaveOutcome::UnknownAccount,
+            stored_epoch: 0,
+            stored_version: 0,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct SaveBatchResponse {
     pub results: Vec<SaveResult>,

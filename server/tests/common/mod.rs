@@ -201,7 +201,11 @@ pub fn play(
 /// Play and connect a client; returns once its farm has arrived.
 pub fn connect(stack: &Stack, server: &mut App, access: &str) -> NetClient {
     let p = play(stack, &mut [&mut *server], access);
-    let mut client = NetClient::connect(&p.connect_token).expect("token decodes");
+    until_farm(server, NetClient::connect(&p.connect_token).expect("token decodes"))
+}
+
+/// Step a freshly connected client until its farm has arrived.
+fn until_farm(server: &mut App, mut client: NetClient) -> NetClient {
     step_until(
         server,
         &mut [&mut client],
@@ -327,15 +331,10 @@ impl Stack {
         account: harvest_shared::ids::AccountId,
     ) -> NetClient {
         let addr = harvest_server::plugins::transport::public_from_bound(bound_addr(server));
-        let mut client = NetClient::connect(&self.token(account, addr)).expect("token decodes");
-        step_until(
+        until_farm(
             server,
-            &mut [&mut client],
-            Duration::from_secs(10),
-            "farm replicated",
-            |_, c| c[0].farm().is_some(),
-        );
-        client
+            NetClient::connect(&self.token(account, addr)).expect("token decodes"),
+        )
     }
 }
 
@@ -392,24 +391,5 @@ pub fn stored(
 pub fn test_pki(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let cert = params
-        .signed_by(&key, &Issuer::new(ca_params, ca_key))
-        .unwrap();
-    let paths = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&paths.0, ca.pem()).unwrap();
-    std::fs::write(&paths.1, cert.pem()).unwrap();
-    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
-    paths
+    harvest_ops::tls::test_pki(dir).expect("test PKI")
 }

@@ -192,12 +192,7 @@ fn classify_refusal(
     row: Option<SaveRow>,
 ) -> SaveResult {
     let Some(row) = row else {
-        return SaveResult {
-            account_id: s.account_id,
-            outcome: SaveOutcome::UnknownAccount,
-            stored_epoch: 0,
-            stored_version: 0,
-        };
+        return SaveResult::unknown_account(s.account_id);
     };
     let stored = StoredLease {
         epoch: row.epoch,

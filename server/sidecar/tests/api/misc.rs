@@ -113,34 +113,11 @@ both_backends!(
     }
 );
 
-/// A certificate for 127.0.0.1 and localhost, signed by a CA made for the test.
-fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let cert = params.signed_by(&key, &issuer).unwrap();
-    let (ca_path, cert_path, key_path) = (
-        dir.join("ca.pem"),
-        dir.join("cert.pem"),
-        dir.join("key.pem"),
-    );
-    std::fs::write(&ca_path, ca.pem()).unwrap();
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (ca_path, cert_path, key_path)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_round_trip_with_a_private_ca() {
     harvest_ops::tls::install_crypto_provider();
     let pki = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = test_pki(pki.path());
+    let (ca, cert, key) = harvest_ops::tls::test_pki(pki.path()).unwrap();
     let app = TestApp::spawn(Backend::Sqlite, |cfg| {
         cfg.tls_cert = Some(cert.clone());
         cfg.tls_key = Some(key.clone());

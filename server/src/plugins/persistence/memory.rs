@@ -75,12 +75,7 @@ impl MemoryStore {
             .into_iter()
             .map(|s| {
                 let Some(row) = self.rows.get_mut(&s.account_id) else {
-                    return SaveResult {
-                        account_id: s.account_id,
-                        outcome: SaveOutcome::UnknownAccount,
-                        stored_epoch: 0,
-                        stored_version: 0,
-                    };
+                    return SaveResult::unknown_account(s.account_id);
                 };
                 let stored = StoredLease {
                     epoch: row.epoch,
