@@ -201,7 +201,10 @@ pub fn play(
 /// Play and connect a client; returns once its farm has arrived.
 pub fn connect(stack: &Stack, server: &mut App, access: &str) -> NetClient {
     let p = play(stack, &mut [&mut *server], access);
-    until_farm(server, NetClient::connect(&p.connect_token).expect("token decodes"))
+    until_farm(
+        server,
+        NetClient::connect(&p.connect_token).expect("token decodes"),
+    )
 }
 
 /// Step a freshly connected client until its farm has arrived.
