@@ -289,14 +289,21 @@ async fn slow_body_clients_do_not_stop_logins() {
     for t in slow {
         let (held, answer) = t.await.unwrap().expect("connected");
         assert!(held < Duration::from_secs(20), "held {held:?}");
-        let status = answer.lines().next().unwrap_or("(closed, no answer)").to_string();
+        let status = answer
+            .lines()
+            .next()
+            .unwrap_or("(closed, no answer)")
+            .to_string();
         *answers.entry(status).or_default() += 1;
     }
     // Every connection was ended by the server (none ran into the 20 s cap above), and every
     // answer is a 408. The server closes with the rest of the body unread, which resets the
     // connection; when that reset meets the client's next trickled byte, the client's kernel
     // may drop the 408 before it is read, so a few connections end with no answer at all.
-    let timed_out = answers.get("HTTP/1.1 408 Request Timeout").copied().unwrap_or(0);
+    let timed_out = answers
+        .get("HTTP/1.1 408 Request Timeout")
+        .copied()
+        .unwrap_or(0);
     let unanswered = answers.get("(closed, no answer)").copied().unwrap_or(0);
     assert_eq!(timed_out + unanswered, 500, "only 408s: {answers:?}");
     assert!(timed_out >= 475, "slow bodies get 408: {answers:?}");
