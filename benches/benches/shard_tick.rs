@@ -61,6 +61,10 @@ fn tick(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 frame += 1;
+                // One batch per frame, as the network intake writes them.
+                let mut incoming = app
+                    .world_mut()
+                    .resource_mut::<Messages<Incoming<FarmAction>>>();
                 for (i, (link, player)) in pairs.iter().enumerate().skip(frame % 20).step_by(20) {
                     let plot = PlotId(((frame / 20 + i) % 12) as u16);
                     let action = match frame % 3 {
@@ -71,7 +75,7 @@ fn tick(c: &mut Criterion) {
                         1 => FarmAction::Water { plot },
                         _ => FarmAction::Harvest { plot },
                     };
-                    app.world_mut().write_message(Incoming {
+                    incoming.write(Incoming {
                         link: *link,
                         player: Some(*player),
                         request_id: frame as u32,
