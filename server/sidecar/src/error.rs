@@ -9,6 +9,8 @@ use harvest_shared::api::ErrorBody;
 pub enum ApiError {
     #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
+    #[error("request body could not be read")]
+    UnreadableBody,
     #[error("{message}")]
     Validation { field: String, message: String },
     #[error("invalid username or password")]
@@ -51,6 +53,7 @@ impl ApiError {
         use ApiError::*;
         match self {
             MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            UnreadableBody => (StatusCode::BAD_REQUEST, "unreadable_body"),
             Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),

@@ -9,7 +9,9 @@
 //!   /64s of one site buys little;
 //! - a loose account-wide limit counts *failed* attempts only, far above what one address may
 //!   send: it trips only under distributed guessing, and the owner's successful logins never
-//!   spend it.
+//!   spend it. A failure is known only after the hash, so at most
+//!   [`MAX_ATTEMPTS_IN_FLIGHT_PER_ACCOUNT`] attempts per account are checked at once: guesses
+//!   fired in parallel from many addresses cannot outrun the failure count.
 //!
 //! Client IPs are keyed by [`crate::net::limit_key`]: IPv4 per address, IPv6 per /64 (one
 //! subscriber's whole allocation), so rotating addresses inside a /64 buys nothing.
@@ -25,6 +27,10 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Password checks of one account running at once, over all addresses. An owner never needs
+/// more than one; parallel guesses beyond it are refused (429) before any hashing.
+pub const MAX_ATTEMPTS_IN_FLIGHT_PER_ACCOUNT: u32 = 4;
+
 /// Every keyed limiter of the sidecar.
 pub struct Limits {
     login_per_ip: DefaultKeyedRateLimiter<IpAddr>,
@@ -35,6 +41,8 @@ pub struct Limits {
     login_failures_per_account: DefaultKeyedRateLimiter<String>,
     /// Accounts whose failure budget ran out, refused until then.
     locked: Mutex<HashMap<String, Instant>>,
+    /// Password checks running per account (entries removed at zero).
+    attempts: Mutex<HashMap<String, u32>>,
     register_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     refresh_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     play_per_account: DefaultKeyedRateLimiter<i64>,
@@ -64,6 +72,7 @@ impl Limits {
             login_per_account_ip: keyed(l.login_per_account_ip),
             login_failures_per_account: keyed(l.login_per_account),
             locked: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
             register_per_ip: keyed(l.register_per_ip),
             refresh_per_ip: keyed(l.refresh_per_ip),
             play_per_account: keyed(l.play_per_account),
@@ -77,8 +86,10 @@ impl Limits {
         self.register_per_ip.check_key(&limit_key(ip)).map_err(deny)
     }
 
-    /// Count one login attempt for `username` from `ip` (before checking the password).
-    pub fn login(&self, ip: IpAddr, username: &str) -> Result<(), ApiError> {
+    /// Count one login attempt for `username` from `ip`, before checking the password. The
+    /// attempt holds one of the account's in-flight slots until it is dropped; call
+    /// [`LoginAttempt::failed`] when the password was wrong.
+    pub fn login(&self, ip: IpAddr, username: &str) -> Result<LoginAttempt<'_>, ApiError> {
         let ip = limit_key(ip);
         let account = account_key(username);
         self.login_per_ip.check_key(&ip).map_err(deny)?;
@@ -91,24 +102,52 @@ impl Limits {
             .check_key(&(account.clone(), ip))
             .map_err(deny)?;
         let now = Instant::now();
-        let locked = self.locked.lock().unwrap_or_else(|p| p.into_inner());
-        match locked.get(&account) {
-            Some(until) if *until > now => Err(ApiError::RateLimited {
+        if let Some(until) = self
+            .locked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&account)
+            .filter(|until| **until > now)
+        {
+            return Err(ApiError::RateLimited {
                 retry_after_secs: secs_until(*until - now),
-            }),
-            _ => Ok(()),
+            });
         }
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let running = attempts.entry(account.clone()).or_insert(0);
+        if *running >= MAX_ATTEMPTS_IN_FLIGHT_PER_ACCOUNT {
+            return Err(ApiError::RateLimited {
+                retry_after_secs: 1,
+            });
+        }
+        *running += 1;
+        Ok(LoginAttempt {
+            limits: self,
+            account,
+        })
     }
 
-    /// A login for `username` failed: count it against the account-wide budget.
-    pub fn login_failed(&self, username: &str) {
-        let account = account_key(username);
-        if let Err(not_until) = self.login_failures_per_account.check_key(&account) {
+    /// A login for `account` failed: count it against the account-wide budget.
+    fn login_failed(&self, account: &str) {
+        if let Err(not_until) = self
+            .login_failures_per_account
+            .check_key(&account.to_string())
+        {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             self.locked
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(account, Instant::now() + wait);
+                .insert(account.to_string(), Instant::now() + wait);
+        }
+    }
+
+    fn attempt_done(&self, account: &str) {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = attempts.get_mut(account) {
+            *n -= 1;
+            if *n == 0 {
+                attempts.remove(account);
+            }
         }
     }
 
@@ -155,6 +194,33 @@ impl Limits {
 }
 
 /// Whole seconds, rounded up.
+/// One login attempt in progress: holds a slot of its account until dropped.
+pub struct LoginAttempt<'a> {
+    limits: &'a Limits,
+    account: String,
+}
+
+impl LoginAttempt<'_> {
+    /// The password was wrong: spend the account-wide failure budget.
+    pub fn failed(&self) {
+        self.limits.login_failed(&self.account);
+    }
+}
+
+impl std::fmt::Debug for LoginAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginAttempt")
+            .field("account", &self.account)
+            .finish()
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        self.limits.attempt_done(&self.account);
+    }
+}
+
 fn secs_until(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
@@ -234,11 +300,28 @@ mod tests {
             );
         }
         for i in 1..=4 {
-            assert!(l.login(ip(&format!("10.0.1.{i}")), "bob").is_ok());
-            l.login_failed("bob");
+            l.login(ip(&format!("10.0.1.{i}")), "bob").unwrap().failed();
         }
         assert!(l.login(ip("10.0.1.9"), "bob").is_err());
         assert!(l.login(ip("10.0.1.9"), "carl").is_ok());
+        // Parallel guesses: only a few checks of one account run at once, so failures that
+        // are still being hashed cannot be outrun.
+        let l = limits(60, 10, 200);
+        let running: Vec<_> = (1..=MAX_ATTEMPTS_IN_FLIGHT_PER_ACCOUNT)
+            .map(|i| l.login(ip(&format!("10.0.3.{i}")), "dora").unwrap())
+            .collect();
+        assert!(l.login(ip("10.0.3.99"), "dora").is_err());
+        assert!(
+            l.login(ip("10.0.3.99"), "DORA").is_err(),
+            "names compare case-insensitively"
+        );
+        assert!(l.login(ip("10.0.3.99"), "emil").is_ok());
+        drop(running);
+        assert!(l.login(ip("10.0.3.99"), "dora").is_ok());
+        assert!(
+            l.attempts.lock().unwrap().is_empty(),
+            "slots are given back"
+        );
         // Registrations and refreshes per IP.
         assert!(l.register(ip("10.0.0.9")).is_ok());
         assert!(l.register(ip("10.0.0.9")).is_err());

@@ -123,7 +123,7 @@ pub async fn login(
             "password must be 1-512 characters",
         ));
     }
-    state.limits.login(ip, &req.username)?;
+    let attempt = state.limits.login(ip, &req.username)?;
     let account = state.db.account_by_name(&req.username).await?;
     let ok = state
         .hasher
@@ -133,7 +133,7 @@ pub async fn login(
         )
         .await?;
     let Some(account) = account.filter(|_| ok) else {
-        state.limits.login_failed(&req.username);
+        attempt.failed();
         return Err(ApiError::InvalidCredentials);
     };
     let now = now_secs();

@@ -134,12 +134,13 @@ pub async fn save_states(
     if let Some(bad) = batch
         .saves
         .iter()
-        .find(|s| s.epoch < 1 || s.base_version < 0)
+        .find(|s| s.epoch < 1 || !(0..i64::MAX).contains(&s.base_version))
     {
         return Err(ApiError::validation(
             "saves",
             format!(
-                "epoch must be >= 1 and base_version >= 0 (account {})",
+                "epoch must be >= 1 and base_version in 0..{} (account {})",
+                i64::MAX,
                 bad.account_id
             ),
         ));

@@ -131,8 +131,11 @@ fn finish(router: Router<AppState>, state: &AppState, body_limit: usize) -> Rout
 /// 1. The request body is read in full first, within the header-read timeout and the body
 ///    limit, *before* the request counts against anything: a client trickling its body holds
 ///    only its own connection, never a slot others need (slow headers never get this far: the
-///    server drops them).
-/// 2. At most `per_ip_limit` requests per client IP are handled at once (503 `busy` beyond).
+///    server drops them). Only `/internal/*` may send the large internal limit (shards' save
+///    batches); every other path gets the public one, and a `Content-Length` over the limit is
+///    refused before a byte of the body is read.
+/// 2. At most `per_ip_limit` requests per client IP are handled at once (503 `busy` beyond;
+///    the probes are exempt).
 /// 3. At most `permits` requests are handled at once overall (503 `busy` beyond, at once,
 ///    instead of queueing without bound). The probes `/healthz` and `/readyz` are exempt, so a
 ///    busy sidecar is not restarted by its own liveness probe.
@@ -183,16 +186,25 @@ impl Guard {
 
 async fn guard_request(State(guard): State<Guard>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let bytes = match tokio::time::timeout(
-        guard.body_timeout,
-        axum::body::to_bytes(body, guard.body_limit),
-    )
-    .await
-    {
-        Err(_) => return ApiError::Timeout.into_response(),
-        Ok(Err(_)) => return ApiError::PayloadTooLarge(guard.body_limit).into_response(),
-        Ok(Ok(bytes)) => bytes,
+    let limit = if parts.uri.path().starts_with("/internal/") {
+        guard.body_limit
+    } else {
+        guard.body_limit.min(PUBLIC_BODY_LIMIT)
     };
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return ApiError::PayloadTooLarge(limit).into_response();
+    }
+    let bytes =
+        match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, limit)).await {
+            Err(_) => return ApiError::Timeout.into_response(),
+            Ok(Err(e)) if too_large(&e) => return ApiError::PayloadTooLarge(limit).into_response(),
+            Ok(Err(_)) => return ApiError::UnreadableBody.into_response(),
+            Ok(Ok(bytes)) => bytes,
+        };
     let ip = {
         use axum::extract::FromRequestParts;
         let crate::extract::ClientIp(ip) =
@@ -204,9 +216,13 @@ async fn guard_request(State(guard): State<Guard>, req: Request, next: Next) -> 
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
-    let _ip_slot = match guard.ip_slot(ip) {
-        Some(slot) => slot,
-        None => return ApiError::Busy.into_response(),
+    let _ip_slot = if probe {
+        None
+    } else {
+        match guard.ip_slot(ip) {
+            Some(slot) => Some(slot),
+            None => return ApiError::Busy.into_response(),
+        }
     };
     let _permit = if probe {
         None
@@ -220,4 +236,16 @@ async fn guard_request(State(guard): State<Guard>, req: Request, next: Next) -> 
         Ok(resp) => resp,
         Err(_) => ApiError::Timeout.into_response(),
     }
+}
+
+/// Did reading a body fail because it was over the limit (rather than cut off or malformed)?
+fn too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }

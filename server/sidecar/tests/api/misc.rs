@@ -76,6 +76,34 @@ both_backends!(openapi_lists_every_route, |app| {
     assert_eq!(refresh["refresh_token"]["maxLength"], 256);
 });
 
+both_backends!(public_paths_get_the_public_body_limit, |app| {
+    // With one listener (the default), only `/internal/*` may send the large internal limit:
+    // any other path, even one that takes no body, is refused past the public 16 KiB.
+    let big = vec![b'x'; 64 * 1024];
+    for path in ["/healthz", "/v1/auth/login", "/no/such/route"] {
+        let r = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        let (s, b) = read(r).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert_error(&b, "payload_too_large");
+    }
+    // A shard's save batch may be larger: it reaches the handler (and its secret check).
+    let r = app
+        .http
+        .post(format!("{}/internal/v1/players/states", app.url))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+});
+
 both_backends!(
     internal_routes_only_on_the_internal_listener,
     |cfg| {
