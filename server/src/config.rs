@@ -208,8 +208,9 @@ pub fn valid_shard_id(id: &str) -> bool {
 }
 
 impl ShardConfig {
-    /// Load content and secrets; `sidecar_url` is the sidecar's internal base URL.
-    pub fn resolve(&self, sidecar_url: String) -> anyhow::Result<ShardSettings> {
+    /// Check the flags, load content and secrets. The sidecar's URL is left empty: the caller
+    /// fills it in once it knows it (an in-process sidecar binds first).
+    pub fn resolve(&self) -> anyhow::Result<ShardSettings> {
         if !(1..=240).contains(&self.tick_hz) {
             bail!("--tick-hz must be 1..=240, got {}", self.tick_hz);
         }
@@ -228,7 +229,7 @@ impl ShardConfig {
         if self.shutdown_timeout < 3 {
             bail!("--shutdown-timeout must be at least 3 seconds");
         }
-        if self.max_packets_per_second < 20.0 {
+        if !(self.max_packets_per_second >= 20.0 && self.max_packets_per_second.is_finite()) {
             bail!(
                 "--max-packets-per-second must be at least 20 (one packet per frame at 20 Hz), got {}",
                 self.max_packets_per_second
@@ -298,7 +299,7 @@ impl ShardConfig {
             zones,
             netcode_key,
             sidecar: Some(SidecarLink {
-                url: sidecar_url.trim_end_matches('/').to_owned(),
+                url: String::new(),
                 service_secret,
                 ca_cert: self.sidecar_ca_cert.clone(),
             }),

@@ -114,7 +114,7 @@ mod embedded {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     // Validate the shard's own config (and content) before starting anything; the sidecar's
     // internal URL is filled in below.
-    let mut settings = cli.shard.resolve(String::new())?;
+    let mut settings = cli.shard.resolve()?;
     // The in-process sidecar gets its own small runtime on background threads.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -136,7 +136,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         None => anyhow::bail!("--sidecar-url is required (this build has no in-process sidecar)"),
     };
     if let Some(link) = settings.sidecar.as_mut() {
-        link.url = internal_url.trim_end_matches('/').to_owned();
+        // SidecarClient trims a trailing slash itself.
+        link.url = internal_url;
     }
     info!(content_version = %settings.content.version, zones = settings.zones.len(), tick_hz = settings.tick_hz, shard = %settings.shard_id, "starting shard");
     let mut app = build_app(settings);

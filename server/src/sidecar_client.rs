@@ -77,7 +77,8 @@ impl SidecarClient {
             .chars()
             .take(300)
             .collect();
-        if status.is_client_error() {
+        // 408 (its request timeout) and 429 mean "busy, later": an outage, not a refusal.
+        if status.is_client_error() && !matches!(status.as_u16(), 408 | 429) {
             Err(SidecarError::Rejected {
                 status: status.as_u16(),
                 body,

@@ -146,8 +146,10 @@ pub struct Lease {
 pub struct PlayerSave {
     pub account_id: AccountId,
     /// The epoch of the lease this shard holds.
+    #[schema(minimum = 1)]
     pub epoch: i64,
     /// The stored version this state was built on; it is stored as `base_version + 1`.
+    #[schema(minimum = 0, maximum = 9223372036854775806_i64)]
     pub base_version: i64,
     pub state: PlayerState,
     /// The shard lets the player go after this save (they left): the lease is released.
@@ -180,7 +182,10 @@ impl PlayerSave {
         shard_id: &str,
         same_content: bool,
     ) -> SaveOutcome {
-        if stored.epoch == self.epoch && stored.version == self.base_version + 1 && same_content {
+        if stored.epoch == self.epoch
+            && Some(stored.version) == self.base_version.checked_add(1)
+            && same_content
+        {
             SaveOutcome::Duplicate
         } else if stored.epoch == 0 {
             // Saved long ago but never leased since: nobody may write it without a load.

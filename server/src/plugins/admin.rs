@@ -4,7 +4,7 @@
 //!   [`STALL_AFTER`]: the process is alive but stuck).
 //! - `/readyz`: 200 when the shard takes players: bound, running (not draining), and its
 //!   sidecar reachable and accepting its requests. Otherwise 503 with the reasons, e.g. a
-//!   wrong service secret shows as `sidecar rejects this shard's requests (401)`.
+//!   wrong service secret shows as `sidecar rejects this shard's requests (saves, 401)`.
 //!
 //! Both answer JSON, and include the counts an operator looks at first. The server runs on a
 //! thread of its own and only reads a snapshot the tick refreshes each frame.

@@ -94,9 +94,19 @@ impl RequestBudget {
         self.excess > limits.flood_kick_after
     }
 
-    /// Mark the link as being kicked: true the first time only.
-    pub fn kick_once(&mut self) -> bool {
-        !std::mem::replace(&mut self.kicked, true)
+    /// Has this link dropped so much that it must go? True once only (the kick is then
+    /// counted in `stats`); after that, [`Self::is_kicked`].
+    pub fn flood_kick(&mut self, limits: &RequestLimits, stats: &mut RequestStats) -> bool {
+        if !self.flooding(limits) || std::mem::replace(&mut self.kicked, true) {
+            return false;
+        }
+        stats.flood_kicks += 1;
+        true
+    }
+
+    /// Is this link being disconnected for flooding?
+    pub fn is_kicked(&self) -> bool {
+        self.kicked
     }
 
     /// Should a dropped request get a `RateLimited` notice (one a second at most)?
@@ -134,7 +144,7 @@ fn receive<A: Action>(
     let at = now(&time);
     for (link, session, mut budget, mut receiver) in &mut links {
         for req in receiver.receive() {
-            if budget.kicked {
+            if budget.is_kicked() {
                 stats.dropped += 1;
                 continue;
             }
@@ -148,8 +158,7 @@ fn receive<A: Action>(
                 continue;
             }
             stats.dropped += 1;
-            if budget.flooding(limits) && budget.kick_once() {
-                stats.flood_kicks += 1;
+            if budget.flood_kick(limits, &mut stats) {
                 warn!(account = %session.account, feature = A::FEATURE, "request flood: disconnecting");
                 kicks.write(Kick {
                     link,

@@ -132,10 +132,11 @@ fn reap_unauthenticated(
     time: Res<Time<Real>>,
     links: Query<(Entity, &LinkSeen), (With<LinkOf>, Without<ClientOf>)>,
     mut total: ResMut<Reaped>,
+    mut young: Local<Vec<(Duration, Entity)>>,
 ) {
     let at = now(&time);
     let timeout = settings.0.unauth_timeout;
-    let mut young = Vec::new();
+    young.clear();
     let mut reaped = 0u64;
     for (entity, seen) in &links {
         if at.saturating_sub(seen.0) > timeout {
@@ -147,8 +148,12 @@ fn reap_unauthenticated(
     }
     let cap = settings.0.max_pending_links;
     if young.len() > cap {
-        young.sort_unstable_by_key(|(seen, _)| *seen);
-        for (_, entity) in &young[..young.len() - cap] {
+        // Only the oldest are dropped: partition, don't sort.
+        let over = young.len() - cap;
+        if cap > 0 {
+            young.select_nth_unstable_by_key(over, |(seen, _)| *seen);
+        }
+        for (_, entity) in &young[..over] {
             commands.entity(*entity).despawn();
             reaped += 1;
         }
@@ -160,9 +165,9 @@ fn reap_unauthenticated(
 }
 
 /// Count each authenticated link's incoming packets against its budget; a link far over it is
-/// disconnected for flooding.
+/// disconnected for flooding, and what it sends while the kick goes out is thrown away unread.
 fn meter_packets(
-    mut links: Query<(Entity, &Link, &mut PacketBudget), (With<ClientOf>, With<Connected>)>,
+    mut links: Query<(Entity, &mut Link, &mut PacketBudget), (With<ClientOf>, With<Connected>)>,
     settings: Res<Settings>,
     time: Res<Time<Real>>,
     mut kicks: MessageWriter<Kick>,
@@ -170,12 +175,16 @@ fn meter_packets(
 ) {
     let limits = &settings.0.packets;
     let at = now(&time);
-    for (link, l, mut budget) in &mut links {
+    for (link, mut l, mut budget) in &mut links {
+        if budget.0.is_kicked() {
+            l.recv.drain();
+            continue;
+        }
         for _ in 0..l.recv.len() {
             budget.0.admit(limits, at);
         }
-        if budget.0.flooding(limits) && budget.0.kick_once() {
-            stats.flood_kicks += 1;
+        if budget.0.flood_kick(limits, &mut stats) {
+            l.recv.drain();
             warn!(?link, "packet flood: disconnecting");
             kicks.write(Kick {
                 link,

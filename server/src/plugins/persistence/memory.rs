@@ -84,7 +84,9 @@ impl MemoryStore {
                 };
                 let outcome = if s.applies_to(&stored, shard_id) {
                     row.version += 1;
-                    row.owner = (!s.release).then(|| shard_id.to_owned());
+                    if s.release {
+                        row.owner = None;
+                    }
                     row.state = Some(s.state);
                     SaveOutcome::Saved
                 } else {

@@ -108,13 +108,16 @@ impl SidecarHealth {
     }
 }
 
-/// Keeps the health's log lines to one a second.
+/// Keeps each lane's health log lines to one a second (so one lane cannot hide the other's).
 #[derive(Resource)]
-struct HealthLog(Throttle);
+struct HealthLog {
+    saves: Throttle,
+    others: Throttle,
+}
 
 fn note(
     lane: &mut LaneHealth,
-    log: &mut HealthLog,
+    log: &mut Throttle,
     outcome: Result<(), &SidecarError>,
     at: Duration,
 ) {
@@ -133,7 +136,7 @@ fn note(
             *lane = LaneHealth::Up;
         }
         Err(SidecarError::Rejected { status, body }) => {
-            if let Some(held_back) = log.0.ready(at) {
+            if let Some(held_back) = log.ready(at) {
                 error!(status, %body, held_back, "the sidecar REJECTS this shard's requests: check the service secret and versions; unsaved state is kept and retried slowly");
             }
             *lane = LaneHealth::Rejecting {
@@ -142,7 +145,7 @@ fn note(
             };
         }
         Err(e @ (SidecarError::Unavailable(_) | SidecarError::Crashed(_))) => {
-            if let Some(held_back) = log.0.ready(at) {
+            if let Some(held_back) = log.ready(at) {
                 warn!(error = %e, held_back, "sidecar unavailable: players keep playing, saves are retried, new players are refused");
             }
             match lane {
@@ -177,25 +180,31 @@ fn drain_replies(
                     Err(SidecarError::Rejected { status: 404, .. }) => Ok(()),
                     r => r.as_ref().map(|_| ()),
                 };
-                note(&mut health.others, &mut log, health_signal, at);
+                note(&mut health.others, &mut log.others, health_signal, at);
                 leased.write(Leased { account, result });
             }
             Reply::Saved { batch, result } => match result {
                 Ok(results) => {
-                    note(&mut health.saves, &mut log, Ok(()), at);
+                    note(&mut health.saves, &mut log.saves, Ok(()), at);
                     for Refusal { account, outcome } in queue.answered(batch, &results) {
                         refused.write(SaveRefused { account, outcome });
                     }
                 }
                 Err(e) => {
-                    note(&mut health.saves, &mut log, Err(&e), at);
+                    // A batch too large for the sidecar is split and resent at once: no fault
+                    // of the sidecar's, unless even a single save is too large.
+                    let splits = matches!(e, SidecarError::Rejected { status: 413, .. })
+                        && queue.chunk() > 1;
+                    if !splits {
+                        note(&mut health.saves, &mut log.saves, Err(&e), at);
+                    }
                     queue.failed(batch, &e, at);
                 }
             },
             Reply::Heartbeat(result) => {
                 note(
                     &mut health.others,
-                    &mut log,
+                    &mut log.others,
                     result.as_ref().map(|_| ()),
                     at,
                 );
@@ -279,7 +288,10 @@ pub(crate) fn plugin(app: &mut App) {
             MAX_BATCHES_IN_FLIGHT,
         ))
         .init_resource::<SidecarHealth>()
-        .insert_resource(HealthLog(Throttle::new(Duration::from_secs(1))))
+        .insert_resource(HealthLog {
+            saves: Throttle::new(Duration::from_secs(1)),
+            others: Throttle::new(Duration::from_secs(1)),
+        })
         .add_message::<Leased>()
         .add_message::<SaveRefused>()
         .add_message::<HeartbeatAnswered>();

@@ -135,6 +135,11 @@ impl SaveQueue {
         true
     }
 
+    /// The most saves sent in one batch now (halved after a 413).
+    pub fn chunk(&self) -> usize {
+        self.chunk
+    }
+
     /// Does the queue still owe the sidecar anything for `account` (or hold its lease)?
     pub fn holds(&self, account: AccountId) -> bool {
         self.records.contains_key(&account)
