@@ -5,15 +5,18 @@
 # - every k3s manifest passes kubernetes-validate --strict.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A .env beside the compose file would feed it values and hide a missing secret.
+[ ! -e .env ] || { echo "FAIL: remove .env before this check (compose would read secrets from it)"; exit 1; }
+err=$(mktemp); trap 'rm -f "$err"' EXIT
 secrets=(HARVEST_NETCODE_KEY HARVEST_SERVICE_SECRET HARVEST_JWT_SECRET HARVEST_DB_PASSWORD)
 with_all() { env HARVEST_NETCODE_KEY=x HARVEST_SERVICE_SECRET=x HARVEST_JWT_SECRET=x HARVEST_DB_PASSWORD=x "$@"; }
 with_all docker-compose -f docker-compose.yml config -q
 echo "ok: docker-compose.yml is valid with its secrets set"
 for s in "${secrets[@]}"; do
-  if with_all env -u "$s" docker-compose -f docker-compose.yml config -q 2>/tmp/compose-check.err; then
+  if with_all env -u "$s" docker-compose -f docker-compose.yml config -q 2>"$err"; then
     echo "FAIL: docker-compose.yml renders without $s"; exit 1
   fi
-  grep -q "$s" /tmp/compose-check.err || { echo "FAIL: the refusal does not name $s"; cat /tmp/compose-check.err; exit 1; }
+  grep -q "$s" "$err" || { echo "FAIL: the refusal does not name $s"; cat "$err"; exit 1; }
 done
 echo "ok: docker-compose.yml refuses to start without any one of ${secrets[*]}"
 if grep -rniE '(key|secret|password)["]?:[[:space:]]*["]?[0-9a-f]{16,}' docker-compose.yml deploy/k3s/; then

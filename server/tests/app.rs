@@ -14,7 +14,7 @@ use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_shared::api::MAX_SAVES_PER_BATCH;
 use harvest_shared::farming::{Farm, Inventory, Plot};
-use harvest_shared::ids::{AccountId, CropId, PlotId};
+use harvest_shared::ids::{AccountId, PlotId};
 use harvest_shared::protocol::KickReason;
 use std::time::Duration;
 
@@ -28,13 +28,6 @@ fn request(app: &mut App, link: Entity, player: Entity, action: FarmAction) {
         action,
     });
     app.update();
-}
-
-fn plant(plot: u16) -> FarmAction {
-    FarmAction::Plant {
-        plot: PlotId(plot),
-        crop: CropId::new("radish"),
-    }
 }
 
 fn store(app: &mut App) -> &mut harvest_server::plugins::persistence::memory::MemoryStore {
@@ -229,8 +222,8 @@ fn outage_keeps_memory_bounded_and_loses_nothing() {
         }
         app.update();
         let q = app.world().resource::<SaveQueue>();
-        assert!(q.snapshots_held() <= 2 * q.len(), "frame {frame}");
-        assert!(q.len() <= players.len());
+        // Each record holds two snapshots at most (its two fields): the records are the bound.
+        assert!(q.len() <= players.len(), "frame {frame}");
     }
     assert!(!app.world().resource::<SidecarHealth>().is_up());
     // Backoff: a long outage costs few requests.

@@ -22,7 +22,7 @@ use bevy::prelude::*;
 use bytes::BytesMut;
 use common::wire;
 use common::*;
-use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::ids::PlotId;
 use lightyear::connection::ConnectionSystems;
 use lightyear::prelude::server::ClientOf;
 use lightyear::prelude::*;
@@ -200,13 +200,6 @@ fn generate(rng: &mut StdRng, corpus: &[Vec<u8>], channels: u64) -> Vec<u8> {
             }
             p
         }
-    }
-}
-
-fn plant(plot: u16) -> FarmAction {
-    FarmAction::Plant {
-        plot: PlotId(plot),
-        crop: CropId::new("radish"),
     }
 }
 

@@ -139,11 +139,9 @@ fn a_sidecar_outage_loses_nothing_and_stays_bounded() {
         if let Some(lc) = late_client.as_mut() {
             lc.update();
         }
+        // A record holds one pending and one retried snapshot at most (its two fields), so the
+        // bound to check is the records: only players this shard loaded, whatever they do.
         let q = server.world().resource::<SaveQueue>();
-        assert!(
-            q.snapshots_held() <= 2 * q.len(),
-            "one pending + one retried per player"
-        );
         assert!(q.len() <= 7, "only players this shard loaded");
         worst = worst.max((q.len(), q.snapshots_held()));
     }

@@ -11,16 +11,9 @@ use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_server::plugins::transport::public_from_bound;
 use harvest_shared::farming::Plot;
-use harvest_shared::ids::{AccountId, CropId, PlotId};
+use harvest_shared::ids::AccountId;
 use harvest_shared::protocol::KickReason;
 use std::time::Duration;
-
-fn plant(plot: u16) -> FarmAction {
-    FarmAction::Plant {
-        plot: PlotId(plot),
-        crop: CropId::new("radish"),
-    }
-}
 
 fn queue(app: &App) -> &SaveQueue {
     app.world().resource::<SaveQueue>()
@@ -129,6 +122,7 @@ fn drain_confirms_saves_before_it_kicks() {
     let account = stack.account("drained");
     let mut client = stack.client_of(&mut server, account);
     assert_eq!(act(&mut server, &mut client, plant(4)), Ok(()));
+    record_kicks(&mut server);
     // At once, before the write-behind interval.
     server.world().resource::<ShutdownSignal>().request();
     let mut stored_when_kicked = None;
@@ -136,13 +130,25 @@ fn drain_confirms_saves_before_it_kicks() {
         &mut server,
         &mut [&mut client],
         Duration::from_secs(10),
-        "kick notice",
-        |_, c| {
-            if c[0].kicked().is_some() && stored_when_kicked.is_none() {
+        "kick",
+        |s, _| {
+            // The end of the frame in which the shard decided to kick: by then every save
+            // must be confirmed and stored.
+            if !s.world().resource::<Kicked>().0.is_empty() && stored_when_kicked.is_none() {
+                let q = queue(s);
+                assert!(q.is_settled(), "kicked with saves outstanding");
+                assert!(q.counters.confirmed >= 1);
                 stored_when_kicked = Some(stored(&stack, account));
             }
             stored_when_kicked.is_some()
         },
+    );
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "kick notice",
+        |_, c| c[0].kicked().is_some(),
     );
     assert_eq!(client.kicked().unwrap().reason, KickReason::ShuttingDown);
     let state = stored_when_kicked

@@ -118,7 +118,7 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
                 .await?;
                 let login_started = Instant::now();
                 let tokens = retry_limited(|| api.login(&name, &password)).await?;
-                let play = api.play(&tokens.access_token).await?;
+                let play = retry_limited(|| api.play(&tokens.access_token)).await?;
                 anyhow::Ok((play, login_started))
             }
             .await;

@@ -13,6 +13,7 @@ use harvest_server::{ShardSettings, build_app};
 use harvest_shared::content::Content;
 #[allow(unused_imports)]
 pub use harvest_shared::farming::FarmAction;
+use harvest_shared::ids::{CropId, PlotId};
 use harvest_sidecar::{Sidecar, SidecarConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -395,4 +396,12 @@ pub fn test_pki(
     dir: &std::path::Path,
 ) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     harvest_ops::tls::test_pki(dir).expect("test PKI")
+}
+
+/// Plant a radish (the quickest crop) on `plot`.
+pub fn plant(plot: u16) -> FarmAction {
+    FarmAction::Plant {
+        plot: PlotId(plot),
+        crop: CropId::new("radish"),
+    }
 }

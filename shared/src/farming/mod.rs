@@ -243,7 +243,7 @@ fn water(
     }
     // Every check is done: from here on the intent is applied.
     let remaining = now.until(g.ripe_at);
-    let saved = remaining * content.rules.water_speedup_percent as u64 / 100;
+    let saved = remaining.saturating_mul(content.rules.water_speedup_percent as u64) / 100;
     g.watered = true;
     g.ripe_at = Tick(g.ripe_at.0 - saved);
     Ok(FarmEvent::Watered {
