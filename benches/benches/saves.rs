@@ -22,7 +22,7 @@ fn saves(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     let db = rt.block_on(Db::connect(&url)).expect("database");
-    let mut state = PlayerState::new_player(&content);
+    let mut state = PlayerState::new_player(&content, AccountId(1));
     let accounts: Vec<AccountId> = (0..MAX_SAVES_PER_BATCH)
         .map(|i| {
             let CreateAccount::Created(id) = rt

@@ -67,12 +67,13 @@ fn tick(c: &mut Criterion) {
                     .resource_mut::<Messages<Incoming<FarmAction>>>();
                 for (i, (link, player)) in pairs.iter().enumerate().skip(frame % 20).step_by(20) {
                     let plot = PlotId(((frame / 20 + i) % 12) as u16);
-                    let action = match frame % 3 {
-                        0 => FarmAction::Plant {
+                    let action = match frame % 4 {
+                        0 => FarmAction::Till { plot },
+                        1 => FarmAction::Plant {
                             plot,
                             crop: CropId::new("radish"),
                         },
-                        1 => FarmAction::Water { plot },
+                        2 => FarmAction::Water { plot },
                         _ => FarmAction::Harvest { plot },
                     };
                     incoming.write(Incoming {

@@ -9,7 +9,8 @@ use base64::Engine as _;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use harvest_shared::action::{Action, Request};
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{
     ActionChannel, ActionNotice, KickNotice, PlayerInfo, ProtocolPlugin,
 };
@@ -223,6 +224,13 @@ impl NetClient {
 
     pub fn farm(&mut self) -> Option<(PlayerInfo, Farm, Inventory)> {
         my_farm(self.app.world_mut())
+    }
+
+    /// This player's card collection, once replicated.
+    pub fn collection(&mut self) -> Option<Collection> {
+        let world = self.app.world_mut();
+        let mut q = world.query::<&Collection>();
+        q.iter(world).next().cloned()
     }
 
     pub fn take_notices(&mut self) -> Vec<ActionNotice> {

@@ -1,13 +1,15 @@
 //! # harvest_server — the zone shard
 //!
-//! A headless Bevy app with a fixed tick that runs farming authoritatively and replicates each
-//! player's farm to that player over UDP with lightyear (netcode connect tokens, encrypted).
+//! A headless Bevy app with a fixed tick that runs farming, the market and crafting
+//! authoritatively and replicates each player's farm and holdings to that player over UDP with
+//! lightyear (netcode connect tokens, encrypted).
 //!
 //! Layout:
 //!
 //! | module             | owns                                                              |
 //! |--------------------|-------------------------------------------------------------------|
 //! | [`config`]         | the clap `ShardConfig` and its resolved form [`ShardSettings`]    |
+//! | [`content_check`]  | `harvest-server content check`: the designers' validator          |
 //! | [`sidecar_client`] | the HTTP client for the sidecar's `/internal` routes              |
 //! | [`plugins`]        | one Bevy plugin per feature, ordered by [`plugins::TickSet`]      |
 //!
@@ -21,6 +23,7 @@
 //! (feature `embedded-sidecar`, on by default) to run the whole stack in one process.
 
 pub mod config;
+pub mod content_check;
 pub mod plugins;
 pub mod sidecar_client;
 

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use bevy::prelude::*;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use harvest_ops::telemetry::{self, LogFormat};
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_server::plugins::transport::{BoundAddr, public_from_bound};
@@ -15,8 +15,11 @@ use tracing::info;
 /// Harvest Battles zone shard. With no --sidecar-url it also runs the sidecar in-process
 /// (accounts, tokens, persistence) on SQLite under --data-dir: the whole stack in one command.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Without a command: run the shard.
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     shard: ShardConfig,
     /// Base URL of the sidecar's internal routes (e.g. http://sidecar:8081, its
@@ -36,8 +39,33 @@ struct Cli {
     log_format: LogFormat,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Tools for the designers' content files.
+    #[command(subcommand)]
+    Content(ContentCommand),
+}
+
+#[derive(Subcommand)]
+enum ContentCommand {
+    /// Validate a content directory the way a shard loads it: syntax and unknown fields
+    /// (file:line:column), unknown ids, ranges, and economic sanity (no coins from nothing,
+    /// every card obtainable). Exits 0 when valid, 1 when not.
+    Check {
+        /// The content directory (default: --content-dir, i.e. ./assets/data).
+        dir: Option<std::path::PathBuf>,
+        /// Print a JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() {
     let cli = Cli::parse();
+    if let Some(Command::Content(ContentCommand::Check { dir, json })) = &cli.command {
+        let dir = dir.as_ref().unwrap_or(&cli.shard.content_dir);
+        std::process::exit(harvest_server::content_check::run(dir, *json));
+    }
     telemetry::init(cli.log_format);
     match run(cli) {
         Ok(code) => std::process::exit(code),

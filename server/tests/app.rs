@@ -13,8 +13,9 @@ use harvest_server::plugins::player::{Left, Player, Session};
 use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_shared::api::MAX_SAVES_PER_BATCH;
-use harvest_shared::farming::{Farm, Inventory, Plot};
+use harvest_shared::farming::{Farm, Plot};
 use harvest_shared::ids::{AccountId, PlotId};
+use harvest_shared::inventory::Inventory;
 use harvest_shared::protocol::KickReason;
 use std::time::Duration;
 
@@ -48,16 +49,17 @@ fn run(app: &mut App, d: Duration) {
 fn join_plant_reject_and_leave_saves() {
     let mut app = offline_app(STEP);
     let (link, player) = offline_join(&mut app, AccountId(5));
-    let coins = app.world().get::<Inventory>(player).unwrap().coins;
+    let seed = harvest_shared::ids::ItemId::new("radish_seed");
+    let seeds = app.world().get::<Inventory>(player).unwrap().count(&seed);
 
     request(&mut app, link, player, plant(0));
     assert!(matches!(
         app.world().get::<Farm>(player).unwrap().plots[0],
-        Plot::Growing(_)
+        Plot::Crop(_)
     ));
     assert_eq!(
-        app.world().get::<Inventory>(player).unwrap().coins,
-        coins - 2
+        app.world().get::<Inventory>(player).unwrap().count(&seed),
+        seeds - 1
     );
     assert!(
         app.world()
@@ -103,13 +105,13 @@ fn join_plant_reject_and_leave_saves() {
     );
     let (version, stored) = store(&mut app).stored(AccountId(5)).unwrap();
     assert!(version >= 1);
-    assert_eq!(stored.unwrap().inventory.coins, coins - 2);
+    assert_eq!(stored.unwrap().inventory.count(&seed), seeds - 1);
 
     // Coming back loads the saved state.
     let (_, player) = offline_join(&mut app, AccountId(5));
     assert_eq!(
-        app.world().get::<Inventory>(player).unwrap().coins,
-        coins - 2
+        app.world().get::<Inventory>(player).unwrap().count(&seed),
+        seeds - 1
     );
 }
 
@@ -300,7 +302,7 @@ fn a_refused_save_stops_the_player() {
     assert_eq!(app.world().resource::<RequestStats>().accepted, 1);
     // The stored state is untouched by this shard's refused save.
     let (_, stored) = store(&mut app).stored(AccountId(7)).unwrap();
-    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Empty));
+    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Tilled));
 }
 
 /// A 4xx (e.g. a wrong service secret) is not an outage: it is not retried in a loop, the
@@ -329,7 +331,7 @@ fn rejected_requests_are_parked_not_looped() {
     run(&mut app, Duration::from_secs(12));
     assert!(app.world().resource::<SidecarHealth>().is_up());
     let (_, stored) = store(&mut app).stored(AccountId(3)).unwrap();
-    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Growing(_)));
+    assert!(matches!(stored.unwrap().farm.plots[0], Plot::Crop(_)));
 }
 
 /// SIGTERM with the store down: the drain waits for its budget, then exits 1, because saves

@@ -42,6 +42,7 @@ fn swarm_farms_and_reports() {
         threads: 1,
         hz: 20,
         login_concurrency: 4,
+        content: content(),
     };
     let mut lines = 0;
     let report = bots::run(&cfg, |_| lines += 1).expect("swarm runs");
@@ -109,6 +110,7 @@ fn bots_play_over_https_with_a_private_ca() {
         threads: 1,
         hz: 20,
         login_concurrency: 2,
+        content: content(),
     };
     let report = bots::run(&cfg, |_| {}).expect("swarm runs");
     assert_eq!(report.ever_connected, 2, "{report:?}");

@@ -118,18 +118,24 @@ fn bad_config_exits_with_a_clear_message() {
     }
 }
 
-#[test]
-fn bad_content_names_the_file_and_the_reason() {
-    let tmp = tempfile::tempdir().unwrap();
-    let content = tmp.path().join("content");
+/// A copy of the shipped content in a temporary directory.
+fn content_copy(tmp: &std::path::Path) -> std::path::PathBuf {
+    let content = tmp.join("content");
     std::fs::create_dir(&content).unwrap();
-    for f in ["items.ron", "crops.ron", "zones.ron", "game.ron"] {
+    for f in harvest_shared::content::CONTENT_FILES {
         std::fs::copy(
             format!("{}/../assets/data/{f}", env!("CARGO_MANIFEST_DIR")),
             content.join(f),
         )
         .unwrap();
     }
+    content
+}
+
+#[test]
+fn bad_content_names_the_file_and_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = content_copy(tmp.path());
     let crops = std::fs::read_to_string(content.join("crops.ron"))
         .unwrap()
         .replacen("produce: \"radish\"", "produce: \"radishes\"", 1);
@@ -144,8 +150,63 @@ fn bad_content_names_the_file_and_the_reason() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("crops.ron") && err.contains("produce") && err.contains("radishes"),
+        err.contains("crops.ron:") && err.contains("produce") && err.contains("radishes"),
         "{err}"
+    );
+}
+
+#[test]
+fn content_check_reports_every_problem_as_text_or_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = content_copy(tmp.path());
+    // Valid: exit 0, a one-line summary.
+    let out = output(bin().args(["content", "check"]).arg(&content));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("content OK") && text.contains("cards"),
+        "{text}"
+    );
+
+    // Two mistakes in two files: both reported, with line and column, exit 1.
+    let crops = std::fs::read_to_string(content.join("crops.ron"))
+        .unwrap()
+        .replacen("growth_ticks: 100,", "growth_ticks: 0,", 1);
+    std::fs::write(content.join("crops.ron"), crops).unwrap();
+    let items = std::fs::read_to_string(content.join("items.ron"))
+        .unwrap()
+        .replacen(
+            "buy_price: Some(2), sell_price: Some(1)",
+            "buy_price: Some(2), sell_price: Some(3)",
+            1,
+        );
+    std::fs::write(content.join("items.ron"), items).unwrap();
+    let out = output(bin().args(["content", "check"]).arg(&content));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("crops.ron:") && err.contains("'growth_ticks': 0 is out of range"),
+        "{err}"
+    );
+    assert!(err.contains("2 problems"), "{err}");
+
+    let out = output(bin().args(["content", "check", "--json"]).arg(&content));
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["line"].as_u64().is_some() && e["column"].as_u64().is_some()),
+        "{report}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == "sell_price" && e["entry"] == "radish_seed"),
+        "{report}"
     );
 }
 

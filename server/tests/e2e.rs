@@ -1,5 +1,6 @@
 //! End to end over real UDP on loopback: register → login → play → connect → plant, water,
-//! harvest → inventory visible through /v1/players/me → shard restart → state intact.
+//! buy, harvest, sell → inventory visible through /v1/players/me → shard restart → state
+//! intact.
 
 mod common;
 
@@ -7,9 +8,11 @@ use common::*;
 use harvest_client::net::NetClient;
 use harvest_server::plugins::clock::GameClock;
 use harvest_server::plugins::shutdown::ShutdownSignal;
-use harvest_shared::farming::{FarmError, Plot};
+use harvest_shared::farming::{FarmError, Plot, Stage};
 use harvest_shared::ids::{CropId, ItemId, PlotId};
+use harvest_shared::market::MarketAction;
 use harvest_shared::protocol::{KickReason, RejectReason};
+use harvest_shared::time::Tick;
 use std::time::Duration;
 
 #[test]
@@ -34,10 +37,12 @@ fn register_play_farm_persist_restart() {
         farm.plots.len(),
         stack.content.zones[&info.zone].farm_plots as usize
     );
-    assert_eq!(inv.coins, stack.content.rules.start_coins);
+    assert_eq!(inv.coins, stack.content.economy.start_coins);
+    assert_eq!(inv.items, stack.content.economy.start_items);
 
     let radish = CropId::new("radish");
-    let seed = stack.content.crops[&radish].seed_price;
+    let radish_seed = stack.content.crops[&radish].seed.clone();
+    let seeds = inv.count(&radish_seed);
     assert_eq!(
         act(
             &mut server,
@@ -106,12 +111,26 @@ fn register_play_farm_persist_restart() {
         "farm update",
         |_, c| {
             c[0].farm().is_some_and(|(_, f, i)| {
-                matches!(&f.plots[0], Plot::Growing(g) if g.watered) && i.coins == 50 - seed
+                matches!(&f.plots[0], Plot::Crop(g) if g.stage(Tick::now()) == Stage::Growing)
+                    && i.count(&radish_seed) == seeds - 1
             })
         },
     );
 
-    // A second crop that stays growing across the restart.
+    // A second crop that stays growing across the restart: its seed comes from the market.
+    let pumpkin_seed = stack.content.crops[&CropId::new("pumpkin")].seed.clone();
+    let price = stack.content.items[&pumpkin_seed].buy_price.unwrap();
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            MarketAction::Buy {
+                item: pumpkin_seed.clone(),
+                count: 1
+            }
+        ),
+        Ok(())
+    );
     assert_eq!(
         act(
             &mut server,
@@ -124,13 +143,31 @@ fn register_play_farm_persist_restart() {
         Ok(())
     );
 
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            FarmAction::Water { plot: PlotId(3) }
+        ),
+        Ok(())
+    );
+
     // Advance world time until the radish is ripe, then harvest it.
+    let paid = stack.content.economy.start_coins - price;
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "purchase",
+        |_, c| c[0].farm().is_some_and(|(_, _, i)| i.coins == paid),
+    );
     let (_, farm, _) = client.farm().unwrap();
-    let Plot::Growing(g) = &farm.plots[0] else {
+    let Plot::Crop(g) = &farm.plots[0] else {
         panic!("plot 0 should be growing")
     };
+    let ripe_at = g.ripe_at().expect("watered long enough to ripen");
     let now = server.world().resource::<GameClock>().now;
-    server.world_mut().resource_mut::<GameClock>().skew = now.until(g.ripe_at) + 1;
+    server.world_mut().resource_mut::<GameClock>().skew = now.until(ripe_at) + 1;
     assert_eq!(
         act(
             &mut server,
@@ -140,7 +177,8 @@ fn register_play_farm_persist_restart() {
         Ok(())
     );
     let produce = ItemId::new("radish");
-    let yield_count = stack.content.crops[&radish].yield_count;
+    let def = &stack.content.crops[&radish];
+    let yield_count = g.yield_count(def.yield_min, def.yield_max);
     step_until(
         &mut server,
         &mut [&mut client],
@@ -148,8 +186,32 @@ fn register_play_farm_persist_restart() {
         "inventory update",
         |_, c| {
             c[0].farm().is_some_and(|(_, f, i)| {
-                i.count(&produce) == yield_count && f.plots[0] == Plot::Empty
+                i.count(&produce) == yield_count && f.plots[0] == Plot::Wild
             })
+        },
+    );
+    // Sell one at the meadow's stall.
+    let coins = client.farm().unwrap().2.coins;
+    assert_eq!(
+        act(
+            &mut server,
+            &mut client,
+            MarketAction::Sell {
+                item: produce.clone(),
+                count: 1
+            }
+        ),
+        Ok(())
+    );
+    let earned = stack.content.items[&produce].sell_price.unwrap();
+    step_until(
+        &mut server,
+        &mut [&mut client],
+        Duration::from_secs(5),
+        "sale",
+        |_, c| {
+            c[0].farm()
+                .is_some_and(|(_, _, i)| i.coins == coins + earned)
         },
     );
     let (_, farm_before, inv_before) = client.farm().unwrap();
@@ -214,7 +276,7 @@ fn register_play_farm_persist_restart() {
         farm_after, farm_before,
         "farm (including the growing pumpkin's ticks) survives the restart"
     );
-    assert!(matches!(&farm_after.plots[3], Plot::Growing(g) if g.crop.as_str() == "pumpkin"));
+    assert!(matches!(&farm_after.plots[3], Plot::Crop(g) if g.crop.as_str() == "pumpkin"));
 }
 
 #[test]
@@ -231,17 +293,7 @@ fn second_login_takes_over_the_live_player() {
         .block_on(stack.api.login("twin", "password123"))
         .unwrap();
     let mut a = connect(&stack, &mut server, &t1.access_token);
-    assert_eq!(
-        act(
-            &mut server,
-            &mut a,
-            FarmAction::Plant {
-                plot: PlotId(2),
-                crop: CropId::new("wheat")
-            }
-        ),
-        Ok(())
-    );
+    assert_eq!(act(&mut server, &mut a, plant(2)), Ok(()));
     let t2 = stack
         .rt
         .block_on(stack.api.login("twin", "password123"))
@@ -257,7 +309,7 @@ fn second_login_takes_over_the_live_player() {
             c[0].kicked().is_some()
                 && c[1]
                     .farm()
-                    .is_some_and(|(_, f, _)| matches!(&f.plots[2], Plot::Growing(_)))
+                    .is_some_and(|(_, f, _)| matches!(&f.plots[2], Plot::Crop(_)))
         },
     );
     assert_eq!(a.kicked().unwrap().reason, KickReason::LoggedInElsewhere);
@@ -300,17 +352,7 @@ fn idle_farms_pause_and_resume_on_change() {
     );
     assert!(client.farm().is_some());
     // A change resumes it and reaches the client.
-    assert_eq!(
-        act(
-            &mut server,
-            &mut client,
-            FarmAction::Plant {
-                plot: PlotId(5),
-                crop: CropId::new("carrot")
-            }
-        ),
-        Ok(())
-    );
+    assert_eq!(act(&mut server, &mut client, plant(5)), Ok(()));
     step_until(
         &mut server,
         &mut [&mut client],
@@ -318,7 +360,7 @@ fn idle_farms_pause_and_resume_on_change() {
         "update after pause",
         |_, c| {
             c[0].farm().is_some_and(
-                |(_, f, _)| matches!(&f.plots[5], Plot::Growing(g) if g.crop.as_str() == "carrot"),
+                |(_, f, _)| matches!(&f.plots[5], Plot::Crop(g) if g.crop.as_str() == "radish"),
             )
         },
     );
@@ -346,7 +388,7 @@ fn idle_farms_pause_and_resume_on_change() {
         "second update after pause",
         |_, c| {
             c[0].farm()
-                .is_some_and(|(_, f, _)| matches!(&f.plots[5], Plot::Growing(g) if g.watered))
+                .is_some_and(|(_, f, _)| matches!(&f.plots[5], Plot::Crop(g) if g.stage(Tick::now()) == Stage::Growing))
         },
     );
 }

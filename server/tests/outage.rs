@@ -20,8 +20,9 @@ use harvest_server::plugins::player::{Player, snapshot};
 use harvest_server::plugins::players::Players;
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_server::plugins::transport::public_from_bound;
-use harvest_shared::farming::{Farm, Inventory, Plot};
-use harvest_shared::ids::{AccountId, CropId, PlotId};
+use harvest_shared::farming::{Farm, Plot, Stage};
+use harvest_shared::ids::{AccountId, CropId, ItemId, PlotId};
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
@@ -33,10 +34,10 @@ struct LastKnown(HashMap<AccountId, PlayerState>);
 
 fn remember(
     mut last: ResMut<LastKnown>,
-    players: Query<(&Player, &PlayerInfo, &Farm, &Inventory)>,
+    players: Query<(&Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
 ) {
-    for (p, info, farm, inv) in &players {
-        last.0.insert(p.account, snapshot(info, farm, inv));
+    for (p, info, farm, inv, col) in &players {
+        last.0.insert(p.account, snapshot(info, farm, inv, col));
     }
 }
 
@@ -47,11 +48,14 @@ fn next_move(client: &mut NetClient) -> Option<FarmAction> {
     for (i, plot) in farm.plots.iter().enumerate().take(6) {
         let plot_id = PlotId(i as u16);
         match plot {
-            Plot::Growing(g) if g.is_ripe(now) => {
+            Plot::Crop(g) if g.stage(now) == Stage::Ripe => {
                 return Some(FarmAction::Harvest { plot: plot_id });
             }
-            Plot::Growing(g) if !g.watered => return Some(FarmAction::Water { plot: plot_id }),
-            Plot::Empty if inv.coins >= 2 => {
+            Plot::Crop(g) if g.stage(now) == Stage::Dry => {
+                return Some(FarmAction::Water { plot: plot_id });
+            }
+            Plot::Wild => return Some(FarmAction::Till { plot: plot_id }),
+            Plot::Tilled if inv.count(&ItemId::new("radish_seed")) > 0 => {
                 return Some(FarmAction::Plant {
                     plot: plot_id,
                     crop: CropId::new("radish"),
@@ -83,6 +87,7 @@ fn a_sidecar_outage_loses_nothing_and_stays_bounded() {
         threads: 1,
         hz: 20,
         login_concurrency: 4,
+        content: content(),
     };
     let swarm = std::thread::spawn(move || bots::run(&swarm_cfg, |_| {}));
     // Players who stay through it all.

@@ -50,7 +50,7 @@ fn two_shards_one_account_the_newest_load_owns_it() {
             queue(s[0]).is_settled()
                 && stored(&stack, account)
                     .state
-                    .is_some_and(|st| matches!(st.farm.plots[0], Plot::Growing(_)))
+                    .is_some_and(|st| matches!(st.farm.plots[0], Plot::Crop(_)))
         },
     );
 
@@ -65,7 +65,7 @@ fn two_shards_one_account_the_newest_load_owns_it() {
     );
     let (_, farm_b, _) = on_b.farm().unwrap();
     assert!(
-        matches!(farm_b.plots[0], Plot::Growing(_)),
+        matches!(farm_b.plots[0], Plot::Crop(_)),
         "B loaded A's confirmed save"
     );
 
@@ -99,15 +99,15 @@ fn two_shards_one_account_the_newest_load_owns_it() {
     );
     let state = stored(&stack, account).state.expect("stored");
     assert!(
-        matches!(state.farm.plots[0], Plot::Growing(_)),
+        matches!(state.farm.plots[0], Plot::Crop(_)),
         "A's confirmed plant kept"
     );
     assert!(
-        matches!(state.farm.plots[1], Plot::Empty),
+        matches!(state.farm.plots[1], Plot::Tilled),
         "A's refused plant never stored"
     );
     assert!(
-        matches!(state.farm.plots[2], Plot::Growing(_)),
+        matches!(state.farm.plots[2], Plot::Crop(_)),
         "B's plant stored"
     );
     assert_eq!(queue(&b).counters.refused, 0);
@@ -155,7 +155,7 @@ fn drain_confirms_saves_before_it_kicks() {
         .unwrap()
         .state
         .expect("saved before the kick");
-    assert!(matches!(state.farm.plots[4], Plot::Growing(_)));
+    assert!(matches!(state.farm.plots[4], Plot::Crop(_)));
     step_until(
         &mut server,
         &mut [],
@@ -196,7 +196,7 @@ fn logout_ends_the_game_session() {
         |s, _| s.world().resource::<Players>().online.is_empty() && queue(s).is_empty(),
     );
     let state = stored(&stack, tokens.account_id).state.expect("saved");
-    assert!(matches!(state.farm.plots[6], Plot::Growing(_)));
+    assert!(matches!(state.farm.plots[6], Plot::Crop(_)));
 }
 
 /// A session whose account cannot be loaded (here: it does not exist) is told so and let go,

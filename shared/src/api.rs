@@ -2,8 +2,9 @@
 //! routes for shards (`/internal/v1/...`). Sidecar, shard and client all use these types, so a
 //! field renamed here is renamed everywhere at once.
 
-use crate::farming::{FarmSummary, Inventory};
+use crate::farming::FarmSummary;
 use crate::ids::{AccountId, ZoneId};
+use crate::inventory::Inventory;
 use crate::state::PlayerState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -270,7 +271,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0002;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0003;
 
 #[cfg(test)]
 mod tests {
@@ -286,6 +287,7 @@ mod tests {
                 zone: ZoneId::new("z"),
                 farm: Default::default(),
                 inventory: Default::default(),
+                collection: Default::default(),
             },
             release: false,
         };

@@ -82,8 +82,16 @@ string_id!(
     CropId
 );
 string_id!(
-    /// An item definition in `assets/data/items.ron` (produce, later crafted goods).
+    /// An item definition in `assets/data/items.ron`: seeds, produce, materials, fertilizer.
     ItemId
+);
+string_id!(
+    /// A recipe definition in `assets/data/recipes.ron`.
+    RecipeId
+);
+string_id!(
+    /// A card definition in `assets/data/cards.ron`.
+    CardId
 );
 string_id!(
     /// A zone definition in `assets/data/zones.ron`. A zone is a room on some shard.

@@ -13,8 +13,11 @@
 //! reassemble to more than that.
 
 use crate::action::Request;
-use crate::farming::{Farm, FarmAction, FarmError, Inventory};
+use crate::crafting::{CraftAction, CraftError};
+use crate::farming::{Farm, FarmAction, FarmError};
 use crate::ids::{AccountId, ZoneId};
+use crate::inventory::{Collection, Inventory};
+use crate::market::{MarketAction, MarketError};
 use bevy::prelude::*;
 use lightyear::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,6 +27,10 @@ pub struct ActionChannel;
 
 /// A farming request: till, plant, water, harvest... (see [`FarmAction`]).
 pub type FarmRequest = Request<FarmAction>;
+/// A market request: buy or sell (see [`MarketAction`]).
+pub type MarketRequest = Request<MarketAction>;
+/// A crafting request (see [`CraftAction`]).
+pub type CraftRequest = Request<CraftAction>;
 
 /// The largest message the protocol can carry, in bytes, either way. The biggest today is a
 /// replicated `Farm` (at most 64 plots of a few dozen bytes) or an `Inventory`; 64 KiB leaves
@@ -36,6 +43,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub enum RejectReason {
     #[error(transparent)]
     Farm(#[from] FarmError),
+    #[error(transparent)]
+    Market(#[from] MarketError),
+    #[error(transparent)]
+    Craft(#[from] CraftError),
     /// The player's state is still loading, or the shard is draining.
     #[error("not ready: your farm is loading or the shard is shutting down")]
     NotReady,
@@ -97,6 +108,10 @@ impl Plugin for ProtocolPlugin {
 
         app.register_message::<FarmRequest>()
             .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<MarketRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<CraftRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
         app.register_message::<ActionNotice>()
             .add_direction(NetworkDirection::ServerToClient);
         app.register_message::<KickNotice>()
@@ -105,5 +120,6 @@ impl Plugin for ProtocolPlugin {
         app.component::<PlayerInfo>().replicate();
         app.component::<Farm>().replicate();
         app.component::<Inventory>().replicate();
+        app.component::<Collection>().replicate();
     }
 }

@@ -6,32 +6,38 @@
 //! can never overwrite newer state.
 
 use crate::content::Content;
-use crate::farming::{Farm, Inventory};
-use crate::ids::ZoneId;
+use crate::farming::{Farm, splitmix64};
+use crate::ids::{AccountId, ZoneId};
+use crate::inventory::{Collection, Inventory};
 use serde::{Deserialize, Serialize};
 
 /// Bump when `PlayerState` changes shape in a way old saves cannot deserialize into.
-pub const STATE_SCHEMA: u32 = 1;
+pub const STATE_SCHEMA: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlayerState {
     pub zone: ZoneId,
     pub farm: Farm,
     pub inventory: Inventory,
+    #[serde(default)]
+    pub collection: Collection,
 }
 
 impl PlayerState {
-    /// The state of a brand-new player, from content.
-    pub fn new_player(content: &Content) -> Self {
-        let zone = content.rules.start_zone.clone();
+    /// The state of a brand-new player, from content. The farm's yield seed comes from the
+    /// account, so it is the same wherever the player is first created.
+    pub fn new_player(content: &Content, account: AccountId) -> Self {
+        let e = &content.economy;
+        let zone = e.start_zone.clone();
         let plots = content.zone(&zone).map(|z| z.farm_plots).unwrap_or(1);
         PlayerState {
             zone,
-            farm: Farm::new(plots),
+            farm: Farm::new(plots, splitmix64(account.0 as u64 ^ 0x4856_4641_524d)),
             inventory: Inventory {
-                coins: content.rules.start_coins,
-                ..Default::default()
+                coins: e.start_coins,
+                items: e.start_items.clone(),
             },
+            collection: Collection::default(),
         }
     }
 }

@@ -45,6 +45,9 @@ struct Cli {
     /// Concurrent logins.
     #[arg(long, default_value_t = 8)]
     login_concurrency: usize,
+    /// The content directory the shard runs (bots check each move with the shared rules).
+    #[arg(long, env = "HARVEST_CONTENT_DIR", default_value = "assets/data")]
+    content_dir: PathBuf,
 }
 
 fn main() {
@@ -58,6 +61,16 @@ fn main() {
         eprintln!("harvest-bots: --password must be 8-128 characters");
         std::process::exit(2);
     }
+    let content = match harvest_shared::content::Content::load(&cli.content_dir) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => {
+            eprintln!(
+                "harvest-bots: cannot load content from {}:\n{e}",
+                cli.content_dir.display()
+            );
+            std::process::exit(2);
+        }
+    };
     let cfg = SwarmConfig {
         sidecar_url: cli.sidecar_url,
         ca_cert: cli.ca_cert,
@@ -69,6 +82,7 @@ fn main() {
         threads: cli.threads,
         hz: cli.hz,
         login_concurrency: cli.login_concurrency,
+        content,
     };
     eprintln!(
         "harvest-bots: {} bots for {} s against {}",

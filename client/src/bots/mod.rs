@@ -37,6 +37,8 @@ pub struct SwarmConfig {
     pub hz: u32,
     /// Concurrent HTTP logins.
     pub login_concurrency: usize,
+    /// The content the shard runs (bots check their moves with the shared rules).
+    pub content: Arc<harvest_shared::content::Content>,
 }
 
 /// Live counters shared by every bot thread (read by the progress line).
@@ -69,18 +71,19 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     for t in 0..threads {
         let (tx, rx) = crossbeam_channel::unbounded::<NewBot>();
         senders.push(tx);
-        let (live, stop, collector, scenario, hz) = (
+        let (live, stop, collector, scenario, hz, content) = (
             live.clone(),
             stop.clone(),
             collector.clone(),
             cfg.scenario,
             cfg.hz.max(1),
+            cfg.content.clone(),
         );
         handles.push(
             std::thread::Builder::new()
                 .name(format!("bots-{t}"))
                 .spawn(move || {
-                    bot_thread(rx, live, stop, collector, scenario, hz);
+                    bot_thread(rx, live, stop, collector, scenario, hz, content);
                 })?,
         );
     }
@@ -205,6 +208,7 @@ fn bot_thread(
     collector: Arc<std::sync::Mutex<Collector>>,
     scenario: Scenario,
     hz: u32,
+    content: Arc<harvest_shared::content::Content>,
 ) {
     let period = Duration::from_secs_f64(1.0 / hz as f64);
     let mut bots: Vec<Bot> = Vec::new();
@@ -219,7 +223,7 @@ fn bot_thread(
                     login_started: nb.login_started,
                     connected_at: None,
                     first_state: false,
-                    brain: scenario::Brain::new(scenario),
+                    brain: scenario::Brain::new(scenario, content.clone()),
                     counted_connected: false,
                 }),
                 Err(e) => local.error(format!("{}: connect: {e}", nb.name)),

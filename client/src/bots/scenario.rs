@@ -1,33 +1,66 @@
 //! What a bot does once its farm has arrived.
+//!
+//! The `farming` bot plays the whole loop: harvest what is ripe, clear what withered, water
+//! what is dry, craft a few of each card (and the materials for them), sell surplus produce, buy seeds when it has
+//! none, expand when it is rich, till wild plots and plant tilled ones. It lists the moves in
+//! that order and sends the first one the shared rules accept locally (the same `apply` the
+//! shard runs), so a bot's requests are rejected only when the shard knows better.
 
 use crate::net::NetClient;
-use harvest_shared::farming::FarmAction;
-use harvest_shared::farming::Plot;
-use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::content::{Content, RecipeOutput};
+use harvest_shared::crafting::{self, CraftAction, CraftState};
+use harvest_shared::farming::{self, Farm, FarmAction, FarmState, Plot, Stage};
+use harvest_shared::ids::PlotId;
+use harvest_shared::inventory::{Collection, Inventory};
+use harvest_shared::market::{self, MarketAction, MarketState};
+use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::time::Tick;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
-    /// Plant, water and harvest radishes in a loop, one action every ~1.5 s.
+    /// The full farming loop (buy seeds, till, plant, water, harvest, sell, craft, expand),
+    /// one action every ~1.5 s.
     Farming,
     /// Connect and stay idle (measures the idle bandwidth floor).
     Idle,
 }
 
+/// Keep this many of each produce for crafting; sell the rest.
+const KEEP_PRODUCE: u32 = 8;
+/// Buy this many seeds at a time.
+const SEED_BATCH: u32 = 4;
+/// Copies of each card a bot crafts before it stops crafting that card.
+const CARD_GOAL: u32 = 2;
+/// Crafted materials a bot keeps in stock.
+const MATERIAL_GOAL: u32 = 2;
+/// Expand only with this many coins to spare after paying.
+const EXPAND_RESERVE: u32 = 50;
+
+/// One move the bot may make.
+#[derive(Clone, Debug)]
+pub(crate) enum Move {
+    Farm(FarmAction),
+    Market(MarketAction),
+    Craft(CraftAction),
+}
+
 pub(crate) struct Brain {
     scenario: Scenario,
+    content: Arc<Content>,
     next_action: Instant,
     pending: HashSet<u32>,
 }
 
 impl Brain {
-    pub fn new(scenario: Scenario) -> Self {
+    pub fn new(scenario: Scenario, content: Arc<Content>) -> Self {
         // Spread bots out so they do not all act on the same frame.
         let jitter = Duration::from_millis(rand::random::<u64>() % 1500);
         Brain {
             scenario,
+            content,
             next_action: Instant::now() + jitter,
             pending: HashSet::new(),
         }
@@ -45,36 +78,238 @@ impl Brain {
             return;
         }
         self.next_action = Instant::now() + Duration::from_millis(1500);
-        let Some((_, farm, inv)) = client.farm() else {
+        let Some((info, farm, inv)) = client.farm() else {
             return;
         };
-        let now = Tick::now();
-        let radish = CropId::new("radish");
-        let mut action = None;
-        for (i, plot) in farm.plots.iter().enumerate() {
-            let id = PlotId(i as u16);
-            match plot {
-                Plot::Growing(g) if g.is_ripe(now) => {
-                    action = Some(FarmAction::Harvest { plot: id });
-                    break;
-                }
-                Plot::Growing(g) if !g.watered && action.is_none() => {
-                    action = Some(FarmAction::Water { plot: id })
-                }
-                Plot::Empty if action.is_none() && inv.coins >= 2 => {
-                    action = Some(FarmAction::Plant {
-                        plot: id,
-                        crop: radish.clone(),
+        let col = client.collection().unwrap_or_default();
+        let Some(m) = choose(&self.content, &info, &farm, &inv, &col, Tick::now()) else {
+            return;
+        };
+        let id = match m {
+            Move::Farm(a) => client.send(a),
+            Move::Market(a) => client.send(a),
+            Move::Craft(a) => client.send(a),
+        };
+        if id != 0 {
+            self.pending.insert(id);
+        }
+    }
+}
+
+/// The farming bot's next move: the first candidate, in priority order, that the rules accept.
+pub(crate) fn choose(
+    c: &Content,
+    info: &PlayerInfo,
+    farm: &Farm,
+    inv: &Inventory,
+    col: &Collection,
+    now: Tick,
+) -> Option<Move> {
+    candidates(c, farm, inv, col, now)
+        .into_iter()
+        .find(|m| accepted(c, info, farm, inv, col, m, now))
+}
+
+fn candidates(c: &Content, farm: &Farm, inv: &Inventory, col: &Collection, now: Tick) -> Vec<Move> {
+    let mut out = Vec::new();
+    let plots = || {
+        farm.plots
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PlotId(i as u16), p))
+    };
+    let stage_is = |want: Stage| {
+        plots()
+            .filter(move |(_, p)| matches!(p, Plot::Crop(cr) if cr.stage(now) == want))
+            .map(|(id, _)| id)
+    };
+    out.extend(stage_is(Stage::Ripe).map(|plot| Move::Farm(FarmAction::Harvest { plot })));
+    out.extend(stage_is(Stage::Withered).map(|plot| Move::Farm(FarmAction::Clear { plot })));
+    out.extend(stage_is(Stage::Dry).map(|plot| Move::Farm(FarmAction::Water { plot })));
+    // Collect a few of each card, and keep a few of each material for them; cards first.
+    let mut recipes: Vec<_> = c
+        .recipes
+        .values()
+        .filter(|r| match &r.output {
+            RecipeOutput::Card(card) => col.count(card) < CARD_GOAL,
+            RecipeOutput::Item(item, _) => inv.count(item) < MATERIAL_GOAL,
+        })
+        .collect();
+    recipes.sort_by_key(|r| !matches!(r.output, RecipeOutput::Card(_)));
+    out.extend(recipes.into_iter().map(|r| {
+        Move::Craft(CraftAction::Craft {
+            recipe: r.id.clone(),
+        })
+    }));
+    for crop in c.crops.values() {
+        let have = inv.count(&crop.produce);
+        if have > KEEP_PRODUCE {
+            out.push(Move::Market(MarketAction::Sell {
+                item: crop.produce.clone(),
+                count: have - KEEP_PRODUCE,
+            }));
+        }
+    }
+    // Seeds of the quickest crop when none are left.
+    let mut crops: Vec<_> = c.crops.values().collect();
+    crops.sort_by_key(|k| k.growth_ticks);
+    if crops.iter().all(|k| inv.count(&k.seed) == 0)
+        && let Some(k) = crops.first()
+    {
+        out.push(Move::Market(MarketAction::Buy {
+            item: k.seed.clone(),
+            count: SEED_BATCH,
+        }));
+    }
+    let next_price = c
+        .economy
+        .expansion
+        .prices
+        .get(farm.expansions as usize)
+        .copied();
+    if next_price.is_some_and(|p| inv.coins >= p.saturating_add(EXPAND_RESERVE)) {
+        out.push(Move::Farm(FarmAction::Expand));
+    }
+    out.extend(
+        plots()
+            .filter(|(_, p)| matches!(p, Plot::Wild))
+            .map(|(plot, _)| Move::Farm(FarmAction::Till { plot })),
+    );
+    if let Some(k) = crops.iter().find(|k| inv.count(&k.seed) > 0) {
+        out.extend(
+            plots()
+                .filter(|(_, p)| matches!(p, Plot::Tilled))
+                .map(|(plot, _)| {
+                    Move::Farm(FarmAction::Plant {
+                        plot,
+                        crop: k.id.clone(),
                     })
-                }
-                _ => {}
+                }),
+        );
+    }
+    out
+}
+
+/// Would the shard's rule accept `m` now? Runs it on copies.
+fn accepted(
+    c: &Content,
+    info: &PlayerInfo,
+    farm: &Farm,
+    inv: &Inventory,
+    col: &Collection,
+    m: &Move,
+    now: Tick,
+) -> bool {
+    let (mut farm, mut inv, mut col) = (farm.clone(), inv.clone(), col.clone());
+    match m {
+        Move::Farm(a) => farming::apply(
+            a,
+            FarmState {
+                farm: &mut farm,
+                inventory: &mut inv,
+            },
+            c,
+            now,
+        )
+        .is_ok(),
+        Move::Market(a) => market::apply(
+            a,
+            MarketState {
+                zone: &info.zone,
+                inventory: &mut inv,
+            },
+            c,
+        )
+        .is_ok(),
+        Move::Craft(a) => crafting::apply(
+            a,
+            CraftState {
+                inventory: &mut inv,
+                collection: &mut col,
+            },
+            c,
+        )
+        .is_ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harvest_shared::ids::{AccountId, CardId};
+    use harvest_shared::state::PlayerState;
+
+    /// Playing the bot's own choices against the rules goes round the whole loop: it buys,
+    /// tills, plants, waters, harvests, sells, crafts a card and expands.
+    #[test]
+    fn the_farming_bot_plays_the_whole_loop() {
+        let c = harvest_shared::testing::fixture();
+        let mut st = PlayerState::new_player(&c, AccountId(1));
+        st.inventory.coins = 200;
+        let info = PlayerInfo {
+            account: AccountId(1),
+            zone: st.zone.clone(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let mut now = 1000;
+        for _ in 0..400 {
+            if let Some(m) = choose(
+                &c,
+                &info,
+                &st.farm,
+                &st.inventory,
+                &st.collection,
+                Tick(now),
+            ) {
+                let kind = match &m {
+                    Move::Farm(a) => format!("{a:?}")
+                        .split([' ', '{'])
+                        .next()
+                        .unwrap()
+                        .to_owned(),
+                    Move::Market(a) => format!("{a:?}").split(' ').next().unwrap().to_owned(),
+                    Move::Craft(_) => "Craft".to_owned(),
+                };
+                seen.insert(kind);
+                let ok = match m {
+                    Move::Farm(a) => farming::apply(
+                        &a,
+                        FarmState {
+                            farm: &mut st.farm,
+                            inventory: &mut st.inventory,
+                        },
+                        &c,
+                        Tick(now),
+                    )
+                    .is_ok(),
+                    Move::Market(a) => market::apply(
+                        &a,
+                        MarketState {
+                            zone: &st.zone,
+                            inventory: &mut st.inventory,
+                        },
+                        &c,
+                    )
+                    .is_ok(),
+                    Move::Craft(a) => crafting::apply(
+                        &a,
+                        CraftState {
+                            inventory: &mut st.inventory,
+                            collection: &mut st.collection,
+                        },
+                        &c,
+                    )
+                    .is_ok(),
+                };
+                assert!(ok, "the bot only sends what the rules accept");
             }
+            now += 30;
         }
-        if let Some(a) = action {
-            let id = client.send(a);
-            if id != 0 {
-                self.pending.insert(id);
-            }
+        for k in [
+            "Buy", "Till", "Plant", "Water", "Harvest", "Sell", "Craft", "Expand",
+        ] {
+            assert!(seen.contains(k), "never did {k}: {seen:?}");
         }
+        assert!(st.collection.count(&CardId::new("x")) > 0);
     }
 }

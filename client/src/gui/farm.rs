@@ -1,12 +1,12 @@
 //! The farm screen: seed picker, plot grid, inventory, and a status line with the shard's
-//! answers. Clicking a plot plants the selected seed on an empty plot, waters a growing one,
-//! or harvests a ripe one.
+//! answers. Clicking a plot does the next thing it needs: till a wild plot, plant the selected
+//! seed on a tilled one, water a dry crop, harvest a ripe one, clear a withered one.
 
 use super::style::*;
 use super::{Account, ClientContent, GuiOptions, Screen};
 use crate::net::{Inbox, my_farm, send_request};
 use bevy::prelude::*;
-use harvest_shared::farming::{self, FarmAction, FarmState, Plot};
+use harvest_shared::farming::{self, FarmAction, FarmState, Plot, Stage};
 use harvest_shared::ids::{CropId, PlotId};
 use harvest_shared::time::Tick;
 use lightyear::prelude::{Client, Connected, Disconnected};
@@ -78,12 +78,12 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
         .0
         .crops
         .values()
-        .min_by_key(|c| c.seed_price)
+        .min_by_key(|c| c.growth_ticks)
         .map(|c| c.id.clone())
         .unwrap_or_else(|| CropId::new("radish"));
     commands.insert_resource(FarmUi {
         seed: cheapest,
-        status: "Click a plot: plant on soil, water a young crop, harvest a ripe one.".into(),
+        status: "Click a plot: till wild soil, plant on tilled soil, water a dry crop, harvest a ripe one.".into(),
         next_request: 1,
         built_plots: 0,
         shown_at: time.elapsed_secs(),
@@ -94,12 +94,7 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
         .0
         .crops
         .values()
-        .map(|c| {
-            (
-                SeedButton(c.id.clone()),
-                format!("{} ({}c)", c.name, c.seed_price),
-            )
-        })
+        .map(|c| (SeedButton(c.id.clone()), format!("{} seeds", c.name)))
         .collect();
     commands
         .spawn((
@@ -212,24 +207,29 @@ fn plot_label(
     now: Tick,
 ) -> (String, Color) {
     match plot {
-        Plot::Empty => ("soil".into(), SOIL),
-        Plot::Growing(g) => {
+        Plot::Wild => ("wild - till".into(), SOIL),
+        Plot::Tilled => ("tilled - plant".into(), SOIL),
+        Plot::Crop(g) => {
             let name = content
                 .crop(&g.crop)
                 .map(|c| c.name.as_str())
                 .unwrap_or(g.crop.as_str());
-            if g.is_ripe(now) {
-                (format!("{name}\nRIPE - harvest!"), RIPE)
-            } else {
-                let total = g.planted_at.until(g.ripe_at).max(1);
-                let pct = 100 * g.planted_at.until(now).min(total) / total;
-                let secs = now.until(g.ripe_at) as f32 * harvest_shared::time::WORLD_TICK_MS as f32
-                    / 1000.0;
-                let water = if g.watered { "watered" } else { "needs water" };
-                (
-                    format!("{name} {pct}%\n{secs:.0}s - {water}"),
-                    if g.watered { WATERED } else { GROWING },
-                )
+            let pct = (g.progress(now) * 100.0) as u32;
+            match g.stage(now) {
+                Stage::Ripe => (format!("{name}\nRIPE - harvest!"), RIPE),
+                Stage::Withered => (format!("{name}\nwithered - clear"), SOIL),
+                Stage::Dry => (format!("{name} {pct}%\ndry - water!"), GROWING),
+                Stage::Growing => {
+                    let secs = match g.ripe_at() {
+                        Some(t) => format!(
+                            "{:.0}s",
+                            now.until(t) as f32 * harvest_shared::time::WORLD_TICK_MS as f32
+                                / 1000.0
+                        ),
+                        None => "stalls soon".into(),
+                    };
+                    (format!("{name} {pct}%\n{secs} - watered"), WATERED)
+                }
             }
         }
     }
@@ -239,7 +239,7 @@ fn render(
     world_farm: Query<(
         &harvest_shared::protocol::PlayerInfo,
         &harvest_shared::farming::Farm,
-        &harvest_shared::farming::Inventory,
+        &harvest_shared::inventory::Inventory,
     )>,
     content: Res<ClientContent>,
     ui: Res<FarmUi>,
@@ -333,7 +333,7 @@ fn choose(
     seed: &CropId,
     world_farm: &(
         harvest_shared::farming::Farm,
-        harvest_shared::farming::Inventory,
+        harvest_shared::inventory::Inventory,
     ),
     content: &harvest_shared::content::Content,
 ) -> Result<FarmAction, String> {
@@ -341,12 +341,16 @@ fn choose(
     let id = PlotId(plot);
     let now = Tick::now();
     let action = match farm.plots.get(plot as usize) {
-        Some(Plot::Empty) => FarmAction::Plant {
+        Some(Plot::Wild) => FarmAction::Till { plot: id },
+        Some(Plot::Tilled) => FarmAction::Plant {
             plot: id,
             crop: seed.clone(),
         },
-        Some(Plot::Growing(g)) if g.is_ripe(now) => FarmAction::Harvest { plot: id },
-        Some(Plot::Growing(_)) => FarmAction::Water { plot: id },
+        Some(Plot::Crop(g)) => match g.stage(now) {
+            Stage::Ripe => FarmAction::Harvest { plot: id },
+            Stage::Withered => FarmAction::Clear { plot: id },
+            Stage::Dry | Stage::Growing => FarmAction::Water { plot: id },
+        },
         None => return Err("no such plot".into()),
     };
     // The same rule the shard runs: refuse locally, with its reason, before sending.

@@ -11,7 +11,7 @@
 //! | [`persistence`] | the save queue (coalesced, chunked, compare-and-swap) and load lane  |
 //! | [`directory`]   | the shard's heartbeat in the sidecar's directory; logouts to end     |
 //! | [`intents`]     | per-feature request intake with a token bucket per link; answers out |
-//! | [`farming`]     | applying `FarmAction`s with `harvest_shared::farming::apply`          |
+//! | [`economy`]     | applying farming, market and crafting requests with their pure rules |
 //! | [`transport`]   | the netcode server over UDP, socket buffers, the unauthenticated-link reaper |
 //! | [`sessions`]    | authenticated links ↔ accounts, kicks                                 |
 //! | [`replication`] | each farm replicated to its owner only, paused when idle             |
@@ -25,7 +25,7 @@
 pub mod admin;
 pub mod clock;
 pub mod directory;
-pub mod farming;
+pub mod economy;
 pub mod intents;
 pub mod persistence;
 pub mod player;
@@ -95,7 +95,7 @@ impl Plugin for ServerPlugin {
         directory::plugin(app);
         players::plugin(app);
         intents::plugin(app);
-        farming::plugin(app);
+        economy::plugin(app);
         stats::plugin(app);
         admin::plugin(app);
         if self.settings.network {

@@ -4,11 +4,12 @@
 //!
 //! - A *link* is a lightyear connection; once authenticated it carries a [`Session`].
 //! - A *player* is one entity per online account: [`Player`] (server-only bookkeeping) plus the
-//!   replicated `PlayerInfo`, `Farm` and `Inventory`.
+//!   replicated `PlayerInfo`, `Farm`, `Inventory` and `Collection`.
 
 use bevy::prelude::*;
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
 use harvest_shared::ids::{AccountId, ZoneId};
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::time::Duration;
@@ -39,11 +40,12 @@ impl Player {
 }
 
 /// The persisted form of a live player.
-pub fn snapshot(info: &PlayerInfo, farm: &Farm, inv: &Inventory) -> PlayerState {
+pub fn snapshot(info: &PlayerInfo, farm: &Farm, inv: &Inventory, col: &Collection) -> PlayerState {
     PlayerState {
         zone: info.zone.clone(),
         farm: farm.clone(),
         inventory: inv.clone(),
+        collection: col.clone(),
     }
 }
 

@@ -21,8 +21,9 @@ use super::shutdown::ShardState;
 use super::{GameContent, TickSet, now};
 use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
@@ -193,7 +194,7 @@ fn process_loads(
         let state = lease
             .state
             .clone()
-            .unwrap_or_else(|| PlayerState::new_player(&content.0));
+            .unwrap_or_else(|| PlayerState::new_player(&content.0, account));
         queue.leased(account, lease.epoch, lease.version);
         let mut player = Player {
             account,
@@ -215,6 +216,7 @@ fn process_loads(
                 },
                 state.farm,
                 state.inventory,
+                state.collection,
             ))
             .id();
         players.online.insert(account, entity);
@@ -235,7 +237,7 @@ fn process_leaves(
     mut leaves: MessageReader<Left>,
     mut players: ResMut<Players>,
     mut queue: ResMut<SaveQueue>,
-    entities: Query<(&Player, &PlayerInfo, &Farm, &Inventory)>,
+    entities: Query<(&Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
 ) {
     for &Left { account, link } in leaves.read() {
         if let Some(waiting) = players.loading.get_mut(&account)
@@ -251,13 +253,13 @@ fn process_leaves(
         let Some(&entity) = players.online.get(&account) else {
             continue;
         };
-        let Ok((p, info, farm, inv)) = entities.get(entity) else {
+        let Ok((p, info, farm, inv, col)) = entities.get(entity) else {
             continue;
         };
         if p.link != Some(link) {
             continue; // another link took this player over
         }
-        queue.push(account, snapshot(info, farm, inv), true);
+        queue.push(account, snapshot(info, farm, inv, col), true);
         players.online.remove(&account);
         commands.entity(entity).despawn();
         info!(%account, "player left");

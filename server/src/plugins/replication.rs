@@ -9,7 +9,8 @@ use super::player::{Attached, Player};
 use super::transport::ZoneRooms;
 use super::{TickSet, now};
 use bevy::prelude::*;
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
+use harvest_shared::inventory::{Collection, Inventory};
 use lightyear::prelude::*;
 use std::time::Duration;
 use tracing::warn;
@@ -49,7 +50,13 @@ fn attach(mut commands: Commands, mut attached: MessageReader<Attached>, rooms: 
 /// Resume paused farms that changed; note when each farm last changed.
 fn track_changes(
     mut commands: Commands,
-    changed: Query<(Entity, Has<Paused>), (With<Player>, Or<(Changed<Farm>, Changed<Inventory>)>)>,
+    changed: Query<
+        (Entity, Has<Paused>),
+        (
+            With<Player>,
+            Or<(Changed<Farm>, Changed<Inventory>, Changed<Collection>)>,
+        ),
+    >,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);

@@ -15,7 +15,8 @@ use super::persistence::SaveQueue;
 use super::player::{Kick, Player, Session, snapshot};
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,13 +85,13 @@ fn begin_drain(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
     mut queue: ResMut<SaveQueue>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
 ) {
     let at = now(&time);
     let mut saves = 0;
-    for (mut p, info, farm, inv) in &mut players {
+    for (mut p, info, farm, inv, col) in &mut players {
         p.dirty_since = None;
-        if queue.push(p.account, snapshot(info, farm, inv), true) {
+        if queue.push(p.account, snapshot(info, farm, inv, col), true) {
             saves += 1;
         }
     }

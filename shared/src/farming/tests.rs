@@ -1,264 +1,389 @@
 use super::*;
-use crate::content::{CropDef, GameRules, ItemDef, ZoneDef};
-use crate::ids::ZoneId;
-
-fn content() -> Content {
-    let mut crops = BTreeMap::new();
-    crops.insert(
-        CropId::new("radish"),
-        CropDef {
-            id: CropId::new("radish"),
-            name: "Radish".into(),
-            seed_price: 2,
-            growth_ticks: 100,
-            produce: ItemId::new("radish"),
-            yield_count: 3,
-        },
-    );
-    let mut items = BTreeMap::new();
-    items.insert(
-        ItemId::new("radish"),
-        ItemDef {
-            id: ItemId::new("radish"),
-            name: "Radish".into(),
-            sell_price: 1,
-        },
-    );
-    let mut zones = BTreeMap::new();
-    zones.insert(
-        ZoneId::new("z"),
-        ZoneDef {
-            id: ZoneId::new("z"),
-            name: "Z".into(),
-            farm_plots: 4,
-        },
-    );
-    Content {
-        crops,
-        items,
-        zones,
-        rules: GameRules {
-            start_zone: ZoneId::new("z"),
-            start_coins: 10,
-            water_speedup_percent: 50,
-        },
-        version: "test".into(),
-    }
-}
-
-fn radish() -> CropId {
-    CropId::new("radish")
-}
+use crate::content::Content;
+use crate::testing::fixture;
 
 fn setup() -> (Farm, Inventory, Content) {
-    (
-        Farm::new(4),
-        Inventory {
-            coins: 10,
-            ..Default::default()
+    let c = fixture();
+    let inv = Inventory {
+        coins: 100,
+        items: [(ItemId::new("seed_a"), 5), (ItemId::new("compost"), 2)].into(),
+    };
+    (Farm::new(4, 7), inv, c)
+}
+
+fn act(
+    a: FarmAction,
+    farm: &mut Farm,
+    inv: &mut Inventory,
+    c: &Content,
+    now: u64,
+) -> Result<Applied<FarmEvent>, FarmError> {
+    apply(
+        &a,
+        FarmState {
+            farm,
+            inventory: inv,
         },
-        content(),
+        c,
+        Tick(now),
     )
 }
 
-#[test]
-fn plant_pays_and_records_absolute_ticks() {
-    let (mut farm, mut inv, c) = setup();
-    let ev = plant(&mut farm, &mut inv, PlotId(1), &radish(), &c, Tick(1000)).unwrap();
-    assert_eq!(
-        ev,
-        FarmEvent::Planted {
-            plot: PlotId(1),
-            crop: radish(),
-            ripe_at: Tick(1100),
-            paid: 2
-        }
-    );
-    assert_eq!(inv.coins, 8);
-    assert_eq!(
-        farm.plots[1],
-        Plot::Growing(Growing {
-            crop: radish(),
-            planted_at: Tick(1000),
-            ripe_at: Tick(1100),
-            watered: false
-        })
-    );
+fn plant(p: u16) -> FarmAction {
+    FarmAction::Plant {
+        plot: PlotId(p),
+        crop: CropId::new("a"),
+    }
+}
+
+fn stage(farm: &Farm, p: usize, now: u64) -> Stage {
+    match &farm.plots[p] {
+        Plot::Crop(c) => c.stage(Tick(now)),
+        other => panic!("no crop: {other:?}"),
+    }
 }
 
 #[test]
-fn rejected_plant_changes_nothing() {
-    let (mut farm, mut inv, c) = setup();
-    let before = (farm.clone(), inv.clone());
+fn planting_uses_a_seed_and_starts_dry() {
+    let (mut f, mut inv, c) = setup();
+    let done = act(plant(0), &mut f, &mut inv, &c, 1000).unwrap();
+    assert_eq!(inv.count(&ItemId::new("seed_a")), 4);
+    let change = done.change.unwrap();
+    assert_eq!(change.kind, EntryKind::Plant);
+    assert_eq!(change.delta.items[&ItemId::new("seed_a")], -1);
+    // Dry from the start: it does not grow until watered.
+    assert_eq!(stage(&f, 0, 1000), Stage::Dry);
+    assert_eq!(stage(&f, 0, 1299), Stage::Dry);
+    assert_eq!(stage(&f, 0, 1300), Stage::Withered);
+}
+
+#[test]
+fn growth_needs_water_and_stalls_when_it_runs_out() {
+    // Crop a: growth 100, drought 300; water lasts 60.
+    let (mut f, mut inv, c) = setup();
+    act(plant(0), &mut f, &mut inv, &c, 0).unwrap();
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        10,
+    )
+    .unwrap();
+    assert_eq!(stage(&f, 0, 50), Stage::Growing);
+    // Still wet: watering again is refused.
     assert_eq!(
-        plant(&mut farm, &mut inv, PlotId(9), &radish(), &c, Tick(0)),
-        Err(FarmError::NoSuchPlot(PlotId(9)))
-    );
-    assert_eq!(
-        plant(
-            &mut farm,
+        act(
+            FarmAction::Water { plot: PlotId(0) },
+            &mut f,
             &mut inv,
-            PlotId(0),
-            &CropId::new("kale"),
             &c,
-            Tick(0)
+            50
         ),
-        Err(FarmError::UnknownCrop)
-    );
-    inv.coins = 1;
-    let before_poor = (farm.clone(), inv.clone());
-    assert_eq!(
-        plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)),
-        Err(FarmError::NotEnoughCoins { need: 2, have: 1 })
-    );
-    assert_eq!((farm.clone(), inv.clone()), before_poor);
-    inv.coins = before.1.coins;
-    assert_eq!((farm, inv), before);
-}
-
-#[test]
-fn cannot_plant_on_occupied_plot() {
-    let (mut farm, mut inv, c) = setup();
-    plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)).unwrap();
-    let snapshot = (farm.clone(), inv.clone());
-    assert_eq!(
-        plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(1)),
-        Err(FarmError::PlotOccupied(PlotId(0)))
-    );
-    assert_eq!((farm, inv), snapshot);
-}
-
-#[test]
-fn water_shortens_remaining_growth_once() {
-    let (mut farm, mut inv, c) = setup();
-    plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)).unwrap();
-    // 60 ticks remain at tick 40; 50% of that is saved.
-    assert_eq!(
-        water(&mut farm, PlotId(0), &c, Tick(40)),
-        Ok(FarmEvent::Watered {
-            plot: PlotId(0),
-            ripe_at: Tick(70)
-        })
-    );
-    assert_eq!(
-        water(&mut farm, PlotId(0), &c, Tick(41)),
         Err(FarmError::AlreadyWatered(PlotId(0)))
     );
-}
-
-#[test]
-fn water_rejects_empty_and_ripe() {
-    let (mut farm, mut inv, c) = setup();
-    assert_eq!(
-        water(&mut farm, PlotId(0), &c, Tick(0)),
-        Err(FarmError::PlotEmpty(PlotId(0)))
-    );
-    assert_eq!(
-        water(&mut farm, PlotId(7), &c, Tick(0)),
-        Err(FarmError::NoSuchPlot(PlotId(7)))
-    );
-    plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)).unwrap();
-    let snapshot = farm.clone();
-    assert_eq!(
-        water(&mut farm, PlotId(0), &c, Tick(100)),
-        Err(FarmError::AlreadyRipe(PlotId(0)))
-    );
-    assert_eq!(farm, snapshot);
-}
-
-#[test]
-fn harvest_only_when_ripe_and_fills_inventory() {
-    let (mut farm, mut inv, c) = setup();
-    plant(&mut farm, &mut inv, PlotId(2), &radish(), &c, Tick(0)).unwrap();
-    let snapshot = (farm.clone(), inv.clone());
-    assert_eq!(
-        harvest(&mut farm, &mut inv, PlotId(2), &c, Tick(99)),
-        Err(FarmError::NotRipe {
-            plot: PlotId(2),
-            ripe_at: Tick(100)
-        })
-    );
-    assert_eq!((farm.clone(), inv.clone()), snapshot);
-    let ev = harvest(&mut farm, &mut inv, PlotId(2), &c, Tick(100)).unwrap();
-    assert_eq!(
-        ev,
-        FarmEvent::Harvested {
-            plot: PlotId(2),
-            item: ItemId::new("radish"),
-            count: 3
-        }
-    );
-    assert_eq!(inv.count(&ItemId::new("radish")), 3);
-    assert_eq!(farm.plots[2], Plot::Empty);
-    assert_eq!(
-        harvest(&mut farm, &mut inv, PlotId(2), &c, Tick(200)),
-        Err(FarmError::PlotEmpty(PlotId(2)))
-    );
-}
-
-#[test]
-fn harvest_overflow_is_refused_without_loss() {
-    let (mut farm, mut inv, c) = setup();
-    plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)).unwrap();
-    inv.items.insert(ItemId::new("radish"), u32::MAX - 1);
-    let snapshot = (farm.clone(), inv.clone());
-    assert_eq!(
-        harvest(&mut farm, &mut inv, PlotId(0), &c, Tick(500)),
-        Err(FarmError::InventoryFull)
-    );
-    assert_eq!((farm, inv), snapshot);
-}
-
-#[test]
-fn summary_counts_states() {
-    let (mut farm, mut inv, c) = setup();
-    plant(&mut farm, &mut inv, PlotId(0), &radish(), &c, Tick(0)).unwrap();
-    plant(&mut farm, &mut inv, PlotId(1), &radish(), &c, Tick(50)).unwrap();
-    assert_eq!(
-        farm.summary(Tick(120)),
-        FarmSummary {
-            plots: 4,
-            empty: 2,
-            growing: 1,
-            ripe: 1
-        }
-    );
-}
-
-/// `apply` is the one entry point: it dispatches each action to its rule, and a refused action
-/// leaves both the farm and the inventory exactly as they were.
-#[test]
-fn apply_dispatches_and_refusals_change_nothing() {
-    let c = content();
-    let mut farm = Farm::new(4);
-    let mut inv = Inventory {
-        coins: 10,
-        ..Default::default()
+    // 60 ticks of growth, then it stalls at 70 and does not ripen however long it waits...
+    assert_eq!(stage(&f, 0, 70), Stage::Dry);
+    let Plot::Crop(crop) = &f.plots[0] else {
+        panic!()
     };
-    let now = Tick(1000);
-    let run = |action: &FarmAction, farm: &mut Farm, inventory: &mut Inventory| {
-        apply(action, FarmState { farm, inventory }, &c, now)
-    };
-    let plant = FarmAction::Plant {
-        plot: PlotId(1),
-        crop: CropId::new("radish"),
-    };
-    let ev = run(&plant, &mut farm, &mut inv).unwrap();
-    assert!(matches!(ev, FarmEvent::Planted { paid: 2, .. }));
-    assert!(ev.touches_inventory());
-    let (farm_before, inv_before) = (farm.clone(), inv.clone());
-    for bad in [
-        plant.clone(),
-        FarmAction::Harvest { plot: PlotId(1) },
-        FarmAction::Water { plot: PlotId(3) },
-        FarmAction::Plant {
-            plot: PlotId(9),
-            crop: CropId::new("radish"),
-        },
+    assert_eq!(crop.growth(Tick(200)), 60);
+    assert_eq!(crop.ripe_at(), None);
+    // ...until watered again: 40 more ticks.
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        200,
+    )
+    .unwrap();
+    assert_eq!(stage(&f, 0, 239), Stage::Growing);
+    assert_eq!(stage(&f, 0, 240), Stage::Ripe);
+    // Ripe crops do not wither.
+    assert_eq!(stage(&f, 0, 100_000), Stage::Ripe);
+}
+
+#[test]
+fn a_dry_crop_withers_and_can_only_be_cleared() {
+    let (mut f, mut inv, c) = setup();
+    act(plant(0), &mut f, &mut inv, &c, 0).unwrap();
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        0,
+    )
+    .unwrap();
+    // Wet until 60, withers 300 dry ticks later.
+    assert_eq!(stage(&f, 0, 359), Stage::Dry);
+    assert_eq!(stage(&f, 0, 360), Stage::Withered);
+    for a in [
+        FarmAction::Water { plot: PlotId(0) },
+        FarmAction::Harvest { plot: PlotId(0) },
     ] {
-        assert!(run(&bad, &mut farm, &mut inv).is_err(), "{bad:?}");
-        assert_eq!((&farm, &inv), (&farm_before, &inv_before), "{bad:?}");
+        assert_eq!(
+            act(a, &mut f, &mut inv, &c, 400),
+            Err(FarmError::Withered(PlotId(0)))
+        );
     }
-    let ev = run(&FarmAction::Water { plot: PlotId(1) }, &mut farm, &mut inv).unwrap();
-    assert!(!ev.touches_inventory());
+    let before = (f.clone(), inv.clone());
+    assert_eq!(
+        act(
+            FarmAction::Clear { plot: PlotId(1) },
+            &mut f,
+            &mut inv,
+            &c,
+            400
+        ),
+        Err(FarmError::PlotEmpty(PlotId(1)))
+    );
+    assert_eq!((f.clone(), inv.clone()), before);
+    act(
+        FarmAction::Clear { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        400,
+    )
+    .unwrap();
+    assert_eq!(f.plots[0], Plot::Wild);
+    assert_eq!(
+        act(plant(0), &mut f, &mut inv, &c, 400),
+        Err(FarmError::NotTilled(PlotId(0)))
+    );
+    act(
+        FarmAction::Till { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        400,
+    )
+    .unwrap();
+    act(plant(0), &mut f, &mut inv, &c, 400).unwrap();
+}
+
+#[test]
+fn fertilizer_speeds_growth_and_is_used_once() {
+    let (mut f, mut inv, c) = setup();
+    act(plant(0), &mut f, &mut inv, &c, 0).unwrap();
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        0,
+    )
+    .unwrap();
+    let fert = FarmAction::Fertilize {
+        plot: PlotId(0),
+        item: ItemId::new("compost"),
+    };
+    // At 20: 80 left; compost cuts 50% → 40 left, ripe at 60 (still wet).
+    act(fert.clone(), &mut f, &mut inv, &c, 20).unwrap();
+    assert_eq!(inv.count(&ItemId::new("compost")), 1);
+    assert_eq!(stage(&f, 0, 59), Stage::Growing);
+    assert_eq!(stage(&f, 0, 60), Stage::Ripe);
+    assert_eq!(
+        act(fert, &mut f, &mut inv, &c, 30),
+        Err(FarmError::AlreadyFertilized(PlotId(0)))
+    );
+    let not = FarmAction::Fertilize {
+        plot: PlotId(0),
+        item: ItemId::new("a"),
+    };
+    assert_eq!(
+        act(not, &mut f, &mut inv, &c, 30),
+        Err(FarmError::NotAFertilizer(ItemId::new("a")))
+    );
+}
+
+#[test]
+fn yields_are_fixed_per_plot_and_planting() {
+    let grow = |plot: u16, at: u64| {
+        let (mut f, mut inv, c) = setup();
+        act(plant(plot), &mut f, &mut inv, &c, at).unwrap();
+        act(
+            FarmAction::Water { plot: PlotId(plot) },
+            &mut f,
+            &mut inv,
+            &c,
+            at,
+        )
+        .unwrap();
+        act(
+            FarmAction::Water { plot: PlotId(plot) },
+            &mut f,
+            &mut inv,
+            &c,
+            at + 60,
+        )
+        .unwrap();
+        match act(
+            FarmAction::Harvest { plot: PlotId(plot) },
+            &mut f,
+            &mut inv,
+            &c,
+            at + 200,
+        ) {
+            Ok(Applied {
+                event: FarmEvent::Harvested { count, .. },
+                change,
+            }) => {
+                assert_eq!(inv.count(&ItemId::new("a")), count);
+                assert_eq!(
+                    change.unwrap().delta.items[&ItemId::new("a")],
+                    i64::from(count)
+                );
+                assert_eq!(f.plots[plot as usize], Plot::Wild);
+                count
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for plot in 0..4 {
+        for at in [0, 1000, 5000, 77_777] {
+            let n = grow(plot, at);
+            assert_eq!(n, grow(plot, at), "same plot and planting, same yield");
+            assert!((1..=3).contains(&n), "{n}");
+            seen.insert(n);
+        }
+    }
+    assert!(seen.len() > 1, "yields vary across plantings: {seen:?}");
+}
+
+#[test]
+fn harvest_refusals_change_nothing() {
+    let (mut f, mut inv, c) = setup();
+    act(plant(0), &mut f, &mut inv, &c, 0).unwrap();
+    let before = (f.clone(), inv.clone());
+    for (a, e) in [
+        (
+            FarmAction::Harvest { plot: PlotId(0) },
+            FarmError::NotRipe { plot: PlotId(0) },
+        ),
+        (
+            FarmAction::Harvest { plot: PlotId(1) },
+            FarmError::PlotEmpty(PlotId(1)),
+        ),
+        (
+            FarmAction::Harvest { plot: PlotId(9) },
+            FarmError::NoSuchPlot(PlotId(9)),
+        ),
+        (plant(0), FarmError::PlotOccupied(PlotId(0))),
+        (
+            FarmAction::Till { plot: PlotId(1) },
+            FarmError::AlreadyTilled(PlotId(1)),
+        ),
+        (
+            FarmAction::Plant {
+                plot: PlotId(1),
+                crop: CropId::new("nope"),
+            },
+            FarmError::UnknownCrop,
+        ),
+    ] {
+        assert_eq!(act(a, &mut f, &mut inv, &c, 5), Err(e));
+        assert_eq!((f.clone(), inv.clone()), before);
+    }
+}
+
+#[test]
+fn no_seed_no_planting() {
+    let (mut f, mut inv, c) = setup();
+    inv.items.clear();
+    assert_eq!(
+        act(plant(0), &mut f, &mut inv, &c, 0),
+        Err(FarmError::Holdings(HoldError::NotEnoughItems {
+            item: ItemId::new("seed_a"),
+            need: 1,
+            have: 0
+        }))
+    );
+}
+
+#[test]
+fn a_full_stack_refuses_the_harvest_and_keeps_the_crop() {
+    let (mut f, mut inv, c) = setup();
+    act(plant(0), &mut f, &mut inv, &c, 0).unwrap();
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        0,
+    )
+    .unwrap();
+    act(
+        FarmAction::Water { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        60,
+    )
+    .unwrap();
+    inv.items.insert(ItemId::new("a"), 10); // stack of a is 10
+    let err = act(
+        FarmAction::Harvest { plot: PlotId(0) },
+        &mut f,
+        &mut inv,
+        &c,
+        500,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, FarmError::Holdings(HoldError::StackFull { .. })),
+        "{err:?}"
+    );
+    assert_eq!(stage(&f, 0, 500), Stage::Ripe);
+}
+
+#[test]
+fn expansion_costs_coins_and_adds_wild_plots() {
+    let (mut f, mut inv, c) = setup();
+    // Prices [30, 60], 2 plots each.
+    let done = act(FarmAction::Expand, &mut f, &mut inv, &c, 0).unwrap();
+    assert_eq!(done.event, FarmEvent::Expanded { plots: 2, paid: 30 });
+    assert_eq!(done.change.unwrap().delta.coins, -30);
+    assert_eq!(f.plots.len(), 6);
+    assert_eq!(f.plots[5], Plot::Wild);
+    assert_eq!(inv.coins, 70);
+    act(FarmAction::Expand, &mut f, &mut inv, &c, 0).unwrap();
+    assert_eq!(inv.coins, 10);
+    assert_eq!(
+        act(FarmAction::Expand, &mut f, &mut inv, &c, 0),
+        Err(FarmError::NoMoreExpansions)
+    );
+}
+
+#[test]
+fn expansion_without_coins_is_refused() {
+    let (mut f, mut inv, c) = setup();
+    inv.coins = 29;
+    assert_eq!(
+        act(FarmAction::Expand, &mut f, &mut inv, &c, 0),
+        Err(FarmError::Holdings(HoldError::NotEnoughCoins {
+            need: 30,
+            have: 29
+        }))
+    );
+    assert_eq!(f.plots.len(), 4);
+}
+
+#[test]
+fn schema_1_saves_still_load() {
+    let old = r#"{"plots":["Empty",{"Growing":{"crop":"a","planted_at":100,"ripe_at":250,"watered":true}}]}"#;
+    let f: Farm = serde_json::from_str(old).unwrap();
+    assert_eq!(f.plots[0], Plot::Tilled);
+    let Plot::Crop(c) = &f.plots[1] else {
+        panic!("{f:?}")
+    };
+    assert_eq!(c.ripe_at(), Some(Tick(250)));
+    assert_eq!(c.stage(Tick(249)), Stage::Growing);
+    assert_eq!(c.stage(Tick(250)), Stage::Ripe);
+    // And the new shape round-trips.
+    let text = serde_json::to_string(&f).unwrap();
+    assert_eq!(serde_json::from_str::<Farm>(&text).unwrap(), f);
 }

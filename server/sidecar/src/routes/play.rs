@@ -50,7 +50,7 @@ pub async fn play(
     let zone = stored
         .state
         .map(|s| s.zone)
-        .unwrap_or_else(|| state.cfg.content.rules.start_zone.clone());
+        .unwrap_or_else(|| state.cfg.content.economy.start_zone.clone());
     let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
     let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
     fn usable(

@@ -30,7 +30,7 @@ pub async fn me(
     let stored = state.db.load_state(account.id).await?;
     let player = stored
         .state
-        .unwrap_or_else(|| PlayerState::new_player(&state.cfg.content));
+        .unwrap_or_else(|| PlayerState::new_player(&state.cfg.content, AccountId(account.id)));
     Ok(Json(MeResponse {
         account_id: AccountId(account.id),
         username: account.username,

@@ -235,9 +235,9 @@ both_backends!(
             .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(me["state_version"], 0);
-        assert_eq!(me["inventory"]["coins"], content.rules.start_coins);
-        assert_eq!(me["zone"], content.rules.start_zone.as_str());
-        let plots = content.zones[&content.rules.start_zone].farm_plots;
+        assert_eq!(me["inventory"]["coins"], content.economy.start_coins);
+        assert_eq!(me["zone"], content.economy.start_zone.as_str());
+        let plots = content.zones[&content.economy.start_zone].farm_plots;
         assert_eq!(me["farm"]["plots"], plots);
         assert_eq!(me["farm"]["empty"], plots);
         // A lease alone (no save yet) changes nothing the player sees.

@@ -25,8 +25,9 @@ use crate::sidecar_client::{SidecarClient, SidecarError};
 use bevy::prelude::*;
 use harvest_ops::throttle::Throttle;
 use harvest_shared::api::{Lease, SaveOutcome, ShardRegistered};
-use harvest_shared::farming::{Farm, Inventory};
+use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
+use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::PlayerInfo;
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -225,7 +226,7 @@ fn drain_replies(
 fn collect_changes(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
     mut queue: ResMut<SaveQueue>,
 ) {
     let at = now(&time);
@@ -237,9 +238,9 @@ fn collect_changes(
     if !due {
         return;
     }
-    for (mut p, info, farm, inv) in &mut players {
+    for (mut p, info, farm, inv, col) in &mut players {
         if p.dirty_since.take().is_some() {
-            queue.push(p.account, snapshot(info, farm, inv), false);
+            queue.push(p.account, snapshot(info, farm, inv, col), false);
         }
     }
 }

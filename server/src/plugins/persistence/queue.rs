@@ -332,17 +332,19 @@ impl SaveQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use harvest_shared::farming::{Farm, Inventory};
+    use harvest_shared::farming::Farm;
     use harvest_shared::ids::ZoneId;
+    use harvest_shared::inventory::Inventory;
 
     fn state(coins: u32) -> PlayerState {
         PlayerState {
             zone: ZoneId::new("meadow"),
-            farm: Farm::new(2),
+            farm: Farm::new(2, 0),
             inventory: Inventory {
                 coins,
                 ..Default::default()
             },
+            collection: Default::default(),
         }
     }
 
