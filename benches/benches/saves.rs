@@ -1,12 +1,15 @@
 //! Persistence throughput (P6): one batch of compare-and-swap saves of 500 players into the
 //! sidecar's database, SQLite in WAL mode (the embedded default), as a shard's save queue sends
-//! it. Each save is one conditional UPDATE in the batch's transaction. Throughput in saves/s
-//! is the batch size divided by the time per batch.
+//! it. Each save is one conditional UPDATE in the batch's transaction; a save carrying ledger
+//! entries adds a savepoint and, per entry, its rows and the holdings it moves. Throughput in
+//! saves/s is the batch size divided by the time per batch.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use harvest_shared::api::{MAX_SAVES_PER_BATCH, PlayerSave};
+use harvest_shared::api::{LedgerEntry, MAX_SAVES_PER_BATCH, PlayerSave, SaveOutcome};
 use harvest_shared::content::Content;
-use harvest_shared::ids::AccountId;
+use harvest_shared::ids::{AccountId, ItemId};
+use harvest_shared::inventory::Holdings;
+use harvest_shared::ledger::{Delta, EntryKind};
 use harvest_shared::state::PlayerState;
 use harvest_sidecar::db::Db;
 use harvest_sidecar::db::accounts::CreateAccount;
@@ -31,7 +34,8 @@ fn saves(c: &mut Criterion) {
             else {
                 panic!("fresh name")
             };
-            rt.block_on(db.take_lease(id, "bench", 0)).expect("lease");
+            rt.block_on(db.take_lease(id, "bench", 0, &Holdings::start(&content)))
+                .expect("lease");
             AccountId(id)
         })
         .collect();
@@ -41,7 +45,7 @@ fn saves(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("sqlite_cas_batch_500", |b| {
         b.iter(|| {
-            state.inventory.coins = state.inventory.coins.wrapping_add(1);
+            state.farm.seed = state.farm.seed.wrapping_add(1);
             let batch: Vec<PlayerSave> = accounts
                 .iter()
                 .map(|a| PlayerSave {
@@ -49,6 +53,7 @@ fn saves(c: &mut Criterion) {
                     epoch: 1,
                     base_version: version,
                     state: state.clone(),
+                    ledger: Vec::new(),
                     release: false,
                 })
                 .collect();
@@ -56,6 +61,42 @@ fn saves(c: &mut Criterion) {
                 .block_on(db.save_states("bench", &batch, 0))
                 .expect("saves");
             assert!(results.iter().all(|r| r.outcome.is_confirmed()));
+            version += 1;
+        })
+    });
+    // The same with two economy events per save (a purchase and a sale, netting to zero), as
+    // a batch of busy traders sends them: state and ledger commit together.
+    let seed = ItemId::new("radish_seed");
+    let mut seq = 0u64;
+    g.bench_function("sqlite_cas_batch_500_with_2_ledger_entries", |b| {
+        b.iter(|| {
+            state.farm.seed = state.farm.seed.wrapping_add(1);
+            let entry = |seq: u64, kind, coins: i64, n: i64| LedgerEntry {
+                key: format!("1:{seq}"),
+                kind,
+                detail: "radish_seed".into(),
+                delta: Delta::coins(coins).item(&seed, n),
+            };
+            let ledger = vec![
+                entry(seq, EntryKind::Buy, -2, 1),
+                entry(seq + 1, EntryKind::Sell, 2, -1),
+            ];
+            seq += 2;
+            let batch: Vec<PlayerSave> = accounts
+                .iter()
+                .map(|a| PlayerSave {
+                    account_id: *a,
+                    epoch: 1,
+                    base_version: version,
+                    state: state.clone(),
+                    ledger: ledger.clone(),
+                    release: false,
+                })
+                .collect();
+            let results = rt
+                .block_on(db.save_states("bench", &batch, 0))
+                .expect("saves");
+            assert!(results.iter().all(|r| r.outcome == SaveOutcome::Saved));
             version += 1;
         })
     });

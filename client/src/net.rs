@@ -12,7 +12,7 @@ use harvest_shared::action::{Action, Request};
 use harvest_shared::farming::Farm;
 use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{
-    ActionChannel, ActionNotice, KickNotice, PlayerInfo, ProtocolPlugin,
+    ActionChannel, ActionNotice, ClientHello, ContentNotice, KickNotice, PlayerInfo, ProtocolPlugin,
 };
 use lightyear::connection::ConnectionSystems;
 use lightyear::link::LinkSystems;
@@ -38,6 +38,8 @@ pub enum NetError {
 pub struct Inbox {
     pub notices: Vec<ActionNotice>,
     pub kicked: Option<KickNotice>,
+    /// The shard's content version, when it announced a change (hot reload).
+    pub content_version: Option<String>,
 }
 
 /// Traffic and link quality, for reports.
@@ -127,6 +129,7 @@ fn count_out(mut q: Query<&mut Link, With<Client>>, mut stats: ResMut<NetStats>)
 
 fn read_messages(
     mut notices: Query<&mut MessageReceiver<ActionNotice>, With<Client>>,
+    mut contents: Query<&mut MessageReceiver<ContentNotice>, With<Client>>,
     mut kicks: Query<&mut MessageReceiver<KickNotice>, With<Client>>,
     mut inbox: ResMut<Inbox>,
     clients: Query<Entity, (With<Client>, With<Connected>)>,
@@ -134,6 +137,12 @@ fn read_messages(
 ) {
     for mut r in &mut notices {
         inbox.notices.extend(r.receive());
+    }
+    for mut r in &mut contents {
+        if let Some(c) = r.receive().last() {
+            info!(version = %c.version, "the shard's content changed");
+            inbox.content_version = Some(c.version);
+        }
     }
     for mut r in &mut kicks {
         if let Some(k) = r.receive().last() {
@@ -160,6 +169,27 @@ pub fn send_request<A: Action>(world: &mut World, request_id: u32, action: A) ->
     {
         Some(mut s) => {
             s.send::<ActionChannel>(Request { request_id, action });
+            true
+        }
+        None => false,
+    }
+}
+
+/// Tell the shard which content this client runs (right after connecting): a shard running
+/// other content lets the client go with `KickReason::StaleContent`. False when not connected.
+pub fn send_hello(world: &mut World, content_version: &str) -> bool {
+    let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
+    let Some(client) = q.iter(world).next() else {
+        return false;
+    };
+    match world
+        .entity_mut(client)
+        .get_mut::<MessageSender<ClientHello>>()
+    {
+        Some(mut s) => {
+            s.send::<ActionChannel>(ClientHello {
+                content_version: content_version.to_owned(),
+            });
             true
         }
         None => false,
@@ -224,6 +254,11 @@ impl NetClient {
 
     pub fn farm(&mut self) -> Option<(PlayerInfo, Farm, Inventory)> {
         my_farm(self.app.world_mut())
+    }
+
+    /// Say which content this client runs (see [`send_hello`]).
+    pub fn hello(&mut self, content_version: &str) -> bool {
+        send_hello(self.app.world_mut(), content_version)
     }
 
     /// This player's card collection, once replicated.

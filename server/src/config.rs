@@ -28,9 +28,13 @@ pub struct ShardConfig {
     /// Simulation ticks per second.
     #[arg(long, env = "HARVEST_TICK_HZ", default_value_t = 20)]
     pub tick_hz: u32,
-    /// Directory of the designer content (*.ron).
+    /// Directory of the designer content (*.ron). Watched while the shard runs: a valid
+    /// change is swapped in at a tick boundary; an invalid one is logged and ignored.
     #[arg(long, env = "HARVEST_CONTENT_DIR", default_value = "./assets/data")]
     pub content_dir: PathBuf,
+    /// How often to check the content directory for changes, in ms (0: never reload).
+    #[arg(long, env = "HARVEST_CONTENT_POLL_MS", default_value_t = 500)]
+    pub content_poll_ms: u64,
     /// Directory for generated dev secrets (and the embedded database in all-in-one mode).
     #[arg(long, env = "HARVEST_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -126,6 +130,10 @@ pub struct ShardSettings {
     pub admin_bind: Option<SocketAddr>,
     pub tick_hz: u32,
     pub content: Arc<Content>,
+    /// Where the content came from: watched for hot reload (`None`: no reload).
+    pub content_dir: Option<PathBuf>,
+    /// How often the content directory is checked for changes (zero: never).
+    pub content_poll: Duration,
     pub shard_id: String,
     pub zones: Vec<ZoneId>,
     pub netcode_key: [u8; 32],
@@ -176,6 +184,8 @@ impl ShardSettings {
             tick_hz: 20,
             zones: content.zones.keys().cloned().collect(),
             content,
+            content_dir: None,
+            content_poll: Duration::from_millis(500),
             shard_id: "test-shard".into(),
             netcode_key,
             sidecar,
@@ -295,6 +305,8 @@ impl ShardConfig {
             admin_bind: self.admin_bind,
             tick_hz: self.tick_hz,
             content: Arc::new(content),
+            content_dir: Some(self.content_dir.clone()),
+            content_poll: Duration::from_millis(self.content_poll_ms),
             shard_id: self.shard_id.clone(),
             zones,
             netcode_key,

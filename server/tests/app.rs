@@ -105,7 +105,9 @@ fn join_plant_reject_and_leave_saves() {
     );
     let (version, stored) = store(&mut app).stored(AccountId(5)).unwrap();
     assert!(version >= 1);
-    assert_eq!(stored.unwrap().inventory.count(&seed), seeds - 1);
+    assert!(stored.is_some());
+    let held = store(&mut app).holdings(AccountId(5)).unwrap();
+    assert_eq!(held.inventory.count(&seed), seeds - 1);
 
     // Coming back loads the saved state.
     let (_, player) = offline_join(&mut app, AccountId(5));
@@ -413,4 +415,166 @@ fn a_quick_reconnect_while_loading_reuses_the_lease() {
         "one lease only"
     );
     assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 0);
+}
+
+/// Every answer written, in order.
+#[derive(Resource, Default)]
+struct Answers(Vec<harvest_server::plugins::intents::Answer>);
+
+fn collect_answers(
+    mut answers: MessageReader<harvest_server::plugins::intents::Answer>,
+    mut out: ResMut<Answers>,
+) {
+    out.0.extend(answers.read().cloned());
+}
+
+fn answered(
+    app: &App,
+    request_id: u32,
+) -> Option<Result<(), harvest_shared::protocol::RejectReason>> {
+    app.world()
+        .resource::<Answers>()
+        .0
+        .iter()
+        .find(|a| a.notice.request_id == request_id)
+        .map(|a| a.notice.result.clone())
+}
+
+fn send<A: harvest_shared::action::Action>(
+    app: &mut App,
+    link: Entity,
+    player: Entity,
+    id: u32,
+    action: A,
+) {
+    app.world_mut().write_message(Incoming {
+        link,
+        player: Some(player),
+        request_id: id,
+        action,
+    });
+    app.update();
+}
+
+/// Acknowledged means durable: an economy event is applied at once but answered only when its
+/// ledger entry is committed; a farming move is answered at once. During an outage the event
+/// waits; after it, it is answered and in the ledger. A refused save answers nothing.
+#[test]
+fn economy_events_are_answered_only_after_their_commit() {
+    use harvest_shared::market::MarketAction;
+    let mut app = offline_app(STEP);
+    app.init_resource::<Answers>();
+    app.add_systems(Last, collect_answers);
+    let (link, player) = offline_join(&mut app, AccountId(11));
+    run(&mut app, Duration::from_millis(300));
+    let seed = harvest_shared::ids::ItemId::new("radish_seed");
+    let coins = app.world().get::<Inventory>(player).unwrap().coins;
+
+    store(&mut app).down = true;
+    send(&mut app, link, player, 10, plant(0));
+    assert_eq!(
+        answered(&app, 10),
+        Some(Ok(())),
+        "a farming move is answered at once"
+    );
+    send(
+        &mut app,
+        link,
+        player,
+        11,
+        MarketAction::Buy {
+            item: seed.clone(),
+            count: 2,
+        },
+    );
+    // Applied (the player sees it) but not answered while the store is down.
+    assert_eq!(
+        app.world().get::<Inventory>(player).unwrap().coins,
+        coins - 4
+    );
+    run(&mut app, Duration::from_secs(3));
+    assert_eq!(answered(&app, 11), None, "no answer before the commit");
+    assert!(
+        store(&mut app).ledger_keys(AccountId(11)).len() <= 1,
+        "only the opening"
+    );
+
+    store(&mut app).down = false;
+    run(&mut app, Duration::from_secs(6));
+    assert_eq!(answered(&app, 11), Some(Ok(())), "answered once committed");
+    let keys = store(&mut app).ledger_keys(AccountId(11));
+    assert_eq!(keys.len(), 3, "opening, plant, buy: {keys:?}");
+    let held = store(&mut app).holdings(AccountId(11)).unwrap();
+    assert_eq!(
+        &held.inventory,
+        app.world().get::<Inventory>(player).unwrap()
+    );
+    assert_eq!(held.inventory.coins, coins - 4);
+
+    // Another shard takes the lease: this shard's next save is refused, and the sale that
+    // rode on it is never acknowledged.
+    store(&mut app).lease(AccountId(11), "other-shard").unwrap();
+    send(
+        &mut app,
+        link,
+        player,
+        12,
+        MarketAction::Sell {
+            item: seed,
+            count: 1,
+        },
+    );
+    run(&mut app, Duration::from_secs(2));
+    assert_eq!(answered(&app, 12), None);
+    assert_eq!(
+        store(&mut app).holdings(AccountId(11)).unwrap(),
+        held,
+        "nothing applied"
+    );
+    assert!(
+        app.world().get_entity(player).is_err(),
+        "the player was let go"
+    );
+}
+
+/// A player owing the most unconfirmed ledger entries gets `SavePending` until the sidecar
+/// catches up: nothing grows without bound during an outage.
+#[test]
+fn unconfirmed_ledger_entries_are_bounded() {
+    use harvest_shared::api::MAX_LEDGER_PER_SAVE;
+    use harvest_shared::market::MarketAction;
+    use harvest_shared::protocol::RejectReason;
+    let mut app = offline_app(STEP);
+    app.init_resource::<Answers>();
+    app.add_systems(Last, collect_answers);
+    let (link, player) = offline_join(&mut app, AccountId(12));
+    run(&mut app, Duration::from_millis(300));
+    app.world_mut().get_mut::<Inventory>(player).unwrap().coins = 1_000_000;
+    store(&mut app).down = true;
+    let seed = harvest_shared::ids::ItemId::new("radish_seed");
+    for i in 0..(MAX_LEDGER_PER_SAVE as u32 + 5) {
+        // Buy one, sell one: each is a ledger entry, and the stack never fills.
+        let action = if i % 2 == 0 {
+            MarketAction::Buy {
+                item: seed.clone(),
+                count: 1,
+            }
+        } else {
+            MarketAction::Sell {
+                item: seed.clone(),
+                count: 1,
+            }
+        };
+        send(&mut app, link, player, 100 + i, action);
+    }
+    let refused = app
+        .world()
+        .resource::<Answers>()
+        .0
+        .iter()
+        .filter(|a| a.notice.result == Err(RejectReason::SavePending))
+        .count();
+    assert_eq!(refused, 5, "everything past the bound is refused");
+    let q = app.world().resource::<SaveQueue>();
+    assert!(q.owed_entries(AccountId(12)) <= MAX_LEDGER_PER_SAVE);
 }

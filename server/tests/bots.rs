@@ -87,6 +87,62 @@ fn swarm_farms_and_reports() {
     assert_eq!(exit, bevy::app::AppExit::Success);
 }
 
+/// End to end over UDP: trading bots go round the economy loop (buy seeds, till, plant,
+/// water, harvest, sell, craft) through the real shard and sidecar; afterwards every holding
+/// equals its ledger, and every acknowledged economy event is in it.
+#[test]
+fn bots_play_the_economy_loop_and_the_audit_passes() {
+    let stack = Stack::start();
+    let (shard, signal) = run_shard(stack.settings());
+    let cfg = SwarmConfig {
+        sidecar_url: stack.url.clone(),
+        ca_cert: None,
+        bots: 4,
+        duration: Duration::from_secs(25),
+        scenario: Scenario::Trading,
+        user_prefix: "trader".into(),
+        password: "bot-password".into(),
+        threads: 1,
+        hz: 30,
+        login_concurrency: 4,
+        content: content(),
+    };
+    let report = bots::run(&cfg, |_| {}).expect("swarm runs");
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    for kind in ["buy", "till", "plant", "water", "harvest", "sell", "craft"] {
+        assert!(
+            report.actions.get(kind).copied().unwrap_or(0) > 0,
+            "no {kind}: {:?}",
+            report.actions
+        );
+    }
+    signal.request();
+    assert_eq!(
+        shard.join().expect("shard thread"),
+        bevy::app::AppExit::Success
+    );
+
+    let db = &stack.sidecar.as_ref().unwrap().state.db;
+    let audit = stack.rt.block_on(db.audit()).unwrap();
+    assert!(audit.mismatches.is_empty(), "{audit:?}");
+    for (bot, kinds) in &report.economy_acknowledged {
+        let id = stack
+            .rt
+            .block_on(db.account_by_name(bot))
+            .unwrap()
+            .unwrap()
+            .id;
+        let ledger = stack.rt.block_on(db.ledger_page(id, 500)).unwrap();
+        for (kind, &n) in kinds {
+            let found = ledger.iter().filter(|e| e.kind.as_str() == kind).count() as u64;
+            assert!(
+                found >= n,
+                "{bot}: {n} {kind} acknowledged, {found} in the ledger"
+            );
+        }
+    }
+}
+
 /// The bots (and so the client's HTTP code) reach an HTTPS sidecar whose certificate comes
 /// from a private CA, given with `--ca-cert`; without it they refuse to connect.
 #[test]

@@ -340,7 +340,14 @@ fn every_message_type_with_junk_is_survived() {
         );
     }
     assert_eq!(act(&mut server, &mut honest, plant(0)), Ok(()));
-    assert!(connected(&mut server, account));
+    // A junk body that happens to decode as a `ClientHello` names other content than the
+    // shard's: that client is let go, by design, with `StaleContent`. Nothing else may
+    // disconnect it.
+    let kicked = attacker.kicked().map(|k| k.reason);
+    assert!(
+        connected(&mut server, account) || kicked == Some(KickReason::StaleContent),
+        "{kicked:?}"
+    );
 }
 
 /// The netcode standard: a connect token may be used from one address only. A second client

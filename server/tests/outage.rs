@@ -22,7 +22,7 @@ use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_server::plugins::transport::public_from_bound;
 use harvest_shared::farming::{Farm, Plot, Stage};
 use harvest_shared::ids::{AccountId, CropId, ItemId, PlotId};
-use harvest_shared::inventory::{Collection, Inventory};
+use harvest_shared::inventory::{Collection, Holdings, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
@@ -30,14 +30,18 @@ use std::time::{Duration, Instant};
 
 /// The last state the shard held for every player, kept up to date each frame.
 #[derive(Resource, Default)]
-struct LastKnown(HashMap<AccountId, PlayerState>);
+struct LastKnown(HashMap<AccountId, (PlayerState, Holdings)>);
 
 fn remember(
     mut last: ResMut<LastKnown>,
     players: Query<(&Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
 ) {
     for (p, info, farm, inv, col) in &players {
-        last.0.insert(p.account, snapshot(info, farm, inv, col));
+        let holdings = Holdings {
+            inventory: inv.clone(),
+            collection: col.clone(),
+        };
+        last.0.insert(p.account, (snapshot(info, farm), holdings));
     }
 }
 
@@ -183,14 +187,25 @@ fn a_sidecar_outage_loses_nothing_and_stays_bounded() {
             "saved after recovery"
         );
     }
-    // Every player's stored state is what the shard last had: the 3 connected and the 4 who
-    // left during the outage.
+    // Every player's stored state and ledger holdings are what the shard last had: the 3
+    // connected and the 4 who left during the outage.
     let last = server.world().resource::<LastKnown>().0.clone();
     assert_eq!(last.len(), 7);
-    for (account, state) in &last {
+    for (account, (state, holdings)) in &last {
         let saved = stored(&stack, *account);
         assert_eq!(saved.state.as_ref(), Some(state), "account {account}");
+        assert_eq!(
+            stored_holdings(&stack, *account).as_ref(),
+            Some(holdings),
+            "account {account}"
+        );
     }
+    let audit = stack
+        .rt
+        .block_on(stack.sidecar.as_ref().unwrap().state.db.audit())
+        .unwrap();
+    assert!(audit.mismatches.is_empty(), "{audit:?}");
+    assert!(audit.entries >= 7, "{audit:?}");
     assert_eq!(server.world().resource::<SaveQueue>().counters.refused, 0);
 
     server.world().resource::<ShutdownSignal>().request();

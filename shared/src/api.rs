@@ -4,7 +4,8 @@
 
 use crate::farming::FarmSummary;
 use crate::ids::{AccountId, ZoneId};
-use crate::inventory::Inventory;
+use crate::inventory::{Collection, Holdings, Inventory};
+use crate::ledger::{Delta, EntryKind};
 use crate::state::PlayerState;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -87,9 +88,53 @@ pub struct MeResponse {
     pub created_at: i64,
     pub zone: ZoneId,
     pub inventory: Inventory,
+    pub collection: Collection,
     pub farm: FarmSummary,
     /// Version of the stored state (0 when the player has never been saved).
     pub state_version: i64,
+}
+
+/// `GET /v1/players/me/ledger`: the newest entries first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LedgerPage {
+    pub entries: Vec<LedgerRow>,
+}
+
+/// One committed ledger entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LedgerRow {
+    /// Unique per account: the shard's idempotency key (`opening` for the first entry).
+    pub key: String,
+    pub kind: EntryKind,
+    /// What it was about: a crop, an item, a recipe...
+    pub detail: String,
+    pub delta: Delta,
+    /// The shard that committed it.
+    pub shard_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Most ledger rows one `GET /v1/players/me/ledger` returns.
+pub const MAX_LEDGER_PAGE: i64 = 500;
+
+/// What `harvest-sidecar audit` found.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Accounts with a ledger or holdings.
+    pub accounts: u64,
+    pub entries: u64,
+    /// Assets whose holding is not the sum of their ledger lines.
+    pub mismatches: Vec<AuditMismatch>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditMismatch {
+    pub account_id: AccountId,
+    /// `coins`, `item:ID` or `card:ID`.
+    pub asset: String,
+    pub ledger_sum: i64,
+    pub holding: i64,
 }
 
 // ---- internal: shards ----
@@ -124,6 +169,13 @@ pub struct ShardRegistered {
 
 /// Most saves in one `POST /internal/v1/players/states`; shards chunk their batches to it.
 pub const MAX_SAVES_PER_BATCH: usize = 500;
+/// Most ledger entries one save carries; a shard refuses economy requests beyond it until the
+/// sidecar has confirmed what it holds.
+pub const MAX_LEDGER_PER_SAVE: usize = 256;
+/// Longest ledger key or detail.
+pub const MAX_LEDGER_TEXT: usize = 64;
+/// Most assets one ledger entry moves.
+pub const MAX_LEDGER_ASSETS: usize = 64;
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct LeaseRequest {
@@ -141,6 +193,46 @@ pub struct Lease {
     pub version: i64,
     /// The stored state; `null` for a player never saved (start from content).
     pub state: Option<PlayerState>,
+    /// What the player holds: the sum of their ledger (opened at their first lease).
+    pub holdings: Holdings,
+}
+
+/// One change of holdings, as the shard records it: committed with the save that carries it,
+/// at most once per account and key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LedgerEntry {
+    /// Idempotency key, unique per account (`EPOCH:SEQ` from the shard holding the lease).
+    #[schema(min_length = 1, max_length = 64)]
+    pub key: String,
+    pub kind: EntryKind,
+    #[schema(max_length = 64)]
+    pub detail: String,
+    pub delta: Delta,
+}
+
+impl LedgerEntry {
+    /// Is it within the bounds the sidecar accepts?
+    pub fn is_well_formed(&self) -> bool {
+        (1..=MAX_LEDGER_TEXT).contains(&self.key.len())
+            && self.key != "opening"
+            && self.detail.len() <= MAX_LEDGER_TEXT
+            && self.kind != EntryKind::Opening
+            && self.delta.items.len() + self.delta.cards.len() < MAX_LEDGER_ASSETS
+            && self.delta.coins.unsigned_abs() <= u64::from(u32::MAX)
+            && self
+                .delta
+                .items
+                .values()
+                .chain(self.delta.cards.values())
+                .all(|n| n.unsigned_abs() <= u64::from(u32::MAX))
+            && self
+                .delta
+                .items
+                .keys()
+                .map(|k| k.as_str())
+                .chain(self.delta.cards.keys().map(|k| k.as_str()))
+                .all(|k| (1..=MAX_LEDGER_TEXT).contains(&k.len()))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -153,6 +245,11 @@ pub struct PlayerSave {
     #[schema(minimum = 0, maximum = 9223372036854775806_i64)]
     pub base_version: i64,
     pub state: PlayerState,
+    /// Changes of holdings since the last confirmed save, oldest first. Committed with the
+    /// state, or not at all.
+    #[serde(default)]
+    #[schema(max_items = 256)]
+    pub ledger: Vec<LedgerEntry>,
     /// The shard lets the player go after this save (they left): the lease is released.
     #[serde(default)]
     pub release: bool,
@@ -221,6 +318,8 @@ pub enum SaveOutcome {
     StaleVersion,
     /// Refused: no such account, or it was never leased.
     UnknownAccount,
+    /// Refused: a ledger entry would take a holding below zero. Nothing was applied.
+    InvalidLedger,
 }
 
 impl SaveOutcome {
@@ -271,7 +370,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0003;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0004;
 
 #[cfg(test)]
 mod tests {
@@ -286,9 +385,8 @@ mod tests {
             state: PlayerState {
                 zone: ZoneId::new("z"),
                 farm: Default::default(),
-                inventory: Default::default(),
-                collection: Default::default(),
             },
+            ledger: Vec::new(),
             release: false,
         };
         let lease = |epoch, owner, version| StoredLease {

@@ -42,6 +42,26 @@ impl Collection {
     }
 }
 
+/// Everything a player holds: what the economy ledger adds up to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Holdings {
+    pub inventory: Inventory,
+    pub collection: Collection,
+}
+
+impl Holdings {
+    /// What a new player starts with, from content.
+    pub fn start(content: &Content) -> Self {
+        Holdings {
+            inventory: Inventory {
+                coins: content.economy.start_coins,
+                items: content.economy.start_items.clone(),
+            },
+            collection: Collection::default(),
+        }
+    }
+}
+
 /// Why a change of holdings was refused. Nothing changed.
 #[derive(
     Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error, utoipa::ToSchema,

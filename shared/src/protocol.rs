@@ -53,6 +53,10 @@ pub enum RejectReason {
     /// Too many requests in a short time: this one and others were dropped.
     #[error("too many requests")]
     RateLimited,
+    /// Too many of this player's changes are waiting to be saved (the sidecar is slow or
+    /// away). Nothing changed; try again shortly.
+    #[error("too many of your actions are waiting to be saved; try again shortly")]
+    SavePending,
 }
 
 /// The answer to one request, matched by `request_id`.
@@ -86,6 +90,21 @@ pub enum KickReason {
     LoggedOut,
     /// The client sent far more requests than allowed.
     Flooding,
+    /// The client runs other game content than the shard (its `ClientHello` named another
+    /// content version): update the game data and connect again.
+    StaleContent,
+}
+
+/// Sent by a client right after it connects: the content it runs (`Content::version`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClientHello {
+    pub content_version: String,
+}
+
+/// The shard's content changed (hot reload): the version now in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContentNotice {
+    pub version: String,
 }
 
 /// Who this replicated farm belongs to, and where it is.
@@ -115,6 +134,10 @@ impl Plugin for ProtocolPlugin {
         app.register_message::<ActionNotice>()
             .add_direction(NetworkDirection::ServerToClient);
         app.register_message::<KickNotice>()
+            .add_direction(NetworkDirection::ServerToClient);
+        app.register_message::<ClientHello>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<ContentNotice>()
             .add_direction(NetworkDirection::ServerToClient);
 
         app.component::<PlayerInfo>().replicate();

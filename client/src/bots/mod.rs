@@ -234,6 +234,7 @@ fn bot_thread(
             let connected = bot.client.is_connected();
             if connected && !bot.counted_connected {
                 bot.counted_connected = true;
+                bot.client.hello(&content.version);
                 bot.connected_at = Some(Instant::now());
                 live.connected.fetch_add(1, Relaxed);
                 local.ever_connected += 1;
@@ -258,15 +259,26 @@ fn bot_thread(
                 bot.brain.step(&mut bot.client);
             }
             for n in bot.client.take_notices() {
+                let kind = bot.brain.answered(n.request_id);
                 if n.result.is_ok() {
                     live.accepted.fetch_add(1, Relaxed);
                     local.accepted += 1;
+                    if let Some(kind) = kind {
+                        *local.actions.entry(kind.to_owned()).or_default() += 1;
+                        if scenario::Move::is_economy(kind) {
+                            *local
+                                .acknowledged
+                                .entry(bot.name.clone())
+                                .or_default()
+                                .entry(kind.to_owned())
+                                .or_default() += 1;
+                        }
+                    }
                 } else {
                     live.rejected.fetch_add(1, Relaxed);
                     local.rejected += 1;
                     local.reject_reasons.push(format!("{:?}", n.result));
                 }
-                bot.brain.answered(n.request_id);
             }
         }
         deadline += period;

@@ -18,6 +18,10 @@ pub(crate) struct Collector {
     pub login_to_first_state_ms: Vec<f64>,
     pub errors: Vec<String>,
     pub reject_reasons: Vec<String>,
+    /// Accepted actions per kind (`buy`, `till`...).
+    pub actions: BTreeMap<String, u64>,
+    /// Economy events acknowledged (committed), per bot and kind.
+    pub acknowledged: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 impl Collector {
@@ -37,6 +41,15 @@ impl Collector {
             .extend(o.login_to_first_state_ms);
         self.errors.extend(o.errors);
         self.reject_reasons.extend(o.reject_reasons);
+        for (k, n) in o.actions {
+            *self.actions.entry(k).or_default() += n;
+        }
+        for (bot, kinds) in o.acknowledged {
+            let mine = self.acknowledged.entry(bot).or_default();
+            for (k, n) in kinds {
+                *mine.entry(k).or_default() += n;
+            }
+        }
     }
 }
 
@@ -97,6 +110,12 @@ pub struct Report {
     pub errors: Vec<String>,
     /// Reject reasons with counts.
     pub rejects: BTreeMap<String, u64>,
+    /// Accepted actions per kind: the farming loop's coverage (`buy`, `till`, `plant`, `water`,
+    /// `harvest`, `sell`, `craft`, `expand`...).
+    pub actions: BTreeMap<String, u64>,
+    /// Economy events (buy, sell, craft, expand) each bot saw acknowledged, by kind: every one
+    /// of them must be in the ledger.
+    pub economy_acknowledged: BTreeMap<String, BTreeMap<String, u64>>,
     pub machine: Machine,
 }
 
@@ -149,6 +168,8 @@ impl Report {
             bots_rss_mb: rss_mb(),
             errors,
             rejects,
+            actions: c.actions.clone(),
+            economy_acknowledged: c.acknowledged.clone(),
             machine: Machine::this(),
         }
     }

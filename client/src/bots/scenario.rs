@@ -15,7 +15,7 @@ use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::market::{self, MarketAction, MarketState};
 use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::time::Tick;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,10 @@ pub enum Scenario {
     /// The full farming loop (buy seeds, till, plant, water, harvest, sell, craft, expand),
     /// one action every ~1.5 s.
     Farming,
+    /// The same loop at one action every ~250 ms, selling all but 2 of each produce and
+    /// buying and selling seeds when there is nothing else to do: economy events all the time
+    /// (for crash tests and economy load).
+    Trading,
     /// Connect and stay idle (measures the idle bandwidth floor).
     Idle,
 }
@@ -39,6 +43,34 @@ const MATERIAL_GOAL: u32 = 2;
 /// Expand only with this many coins to spare after paying.
 const EXPAND_RESERVE: u32 = 50;
 
+/// How a scenario plays the loop.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Policy {
+    /// Time between actions.
+    interval: Duration,
+    /// Produce kept for crafting; the rest is sold.
+    keep_produce: u32,
+    /// Buy and sell seeds when there is nothing else to do.
+    trade_seeds: bool,
+}
+
+impl Scenario {
+    fn policy(self) -> Policy {
+        match self {
+            Scenario::Trading => Policy {
+                interval: Duration::from_millis(250),
+                keep_produce: 2,
+                trade_seeds: true,
+            },
+            Scenario::Farming | Scenario::Idle => Policy {
+                interval: Duration::from_millis(1500),
+                keep_produce: KEEP_PRODUCE,
+                trade_seeds: false,
+            },
+        }
+    }
+}
+
 /// One move the bot may make.
 #[derive(Clone, Debug)]
 pub(crate) enum Move {
@@ -47,11 +79,35 @@ pub(crate) enum Move {
     Craft(CraftAction),
 }
 
+impl Move {
+    /// The move's kind, as reports and the ledger name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Move::Farm(FarmAction::Till { .. }) => "till",
+            Move::Farm(FarmAction::Plant { .. }) => "plant",
+            Move::Farm(FarmAction::Water { .. }) => "water",
+            Move::Farm(FarmAction::Fertilize { .. }) => "fertilize",
+            Move::Farm(FarmAction::Harvest { .. }) => "harvest",
+            Move::Farm(FarmAction::Clear { .. }) => "clear",
+            Move::Farm(FarmAction::Expand) => "expand",
+            Move::Market(MarketAction::Buy { .. }) => "buy",
+            Move::Market(MarketAction::Sell { .. }) => "sell",
+            Move::Craft(_) => "craft",
+        }
+    }
+
+    /// Answered only once committed (see `harvest_shared::ledger::EntryKind::is_economy`).
+    pub fn is_economy(kind: &str) -> bool {
+        matches!(kind, "buy" | "sell" | "craft" | "expand")
+    }
+}
+
 pub(crate) struct Brain {
     scenario: Scenario,
     content: Arc<Content>,
     next_action: Instant,
-    pending: HashSet<u32>,
+    /// Requests sent and not answered yet, with their kind.
+    pending: HashMap<u32, &'static str>,
 }
 
 impl Brain {
@@ -62,12 +118,13 @@ impl Brain {
             scenario,
             content,
             next_action: Instant::now() + jitter,
-            pending: HashSet::new(),
+            pending: HashMap::new(),
         }
     }
 
-    pub fn answered(&mut self, request_id: u32) {
-        self.pending.remove(&request_id);
+    /// The request `request_id` was answered: its kind, if this bot sent it.
+    pub fn answered(&mut self, request_id: u32) -> Option<&'static str> {
+        self.pending.remove(&request_id)
     }
 
     pub fn step(&mut self, client: &mut NetClient) {
@@ -77,21 +134,23 @@ impl Brain {
         {
             return;
         }
-        self.next_action = Instant::now() + Duration::from_millis(1500);
+        let policy = self.scenario.policy();
+        self.next_action = Instant::now() + policy.interval;
         let Some((info, farm, inv)) = client.farm() else {
             return;
         };
         let col = client.collection().unwrap_or_default();
-        let Some(m) = choose(&self.content, &info, &farm, &inv, &col, Tick::now()) else {
+        let Some(m) = choose(&self.content, &info, &farm, &inv, &col, Tick::now(), policy) else {
             return;
         };
+        let kind = m.kind();
         let id = match m {
             Move::Farm(a) => client.send(a),
             Move::Market(a) => client.send(a),
             Move::Craft(a) => client.send(a),
         };
         if id != 0 {
-            self.pending.insert(id);
+            self.pending.insert(id, kind);
         }
     }
 }
@@ -104,13 +163,21 @@ pub(crate) fn choose(
     inv: &Inventory,
     col: &Collection,
     now: Tick,
+    policy: Policy,
 ) -> Option<Move> {
-    candidates(c, farm, inv, col, now)
+    candidates(c, farm, inv, col, now, policy)
         .into_iter()
         .find(|m| accepted(c, info, farm, inv, col, m, now))
 }
 
-fn candidates(c: &Content, farm: &Farm, inv: &Inventory, col: &Collection, now: Tick) -> Vec<Move> {
+fn candidates(
+    c: &Content,
+    farm: &Farm,
+    inv: &Inventory,
+    col: &Collection,
+    now: Tick,
+    policy: Policy,
+) -> Vec<Move> {
     let mut out = Vec::new();
     let plots = || {
         farm.plots
@@ -143,10 +210,10 @@ fn candidates(c: &Content, farm: &Farm, inv: &Inventory, col: &Collection, now: 
     }));
     for crop in c.crops.values() {
         let have = inv.count(&crop.produce);
-        if have > KEEP_PRODUCE {
+        if have > policy.keep_produce {
             out.push(Move::Market(MarketAction::Sell {
                 item: crop.produce.clone(),
-                count: have - KEEP_PRODUCE,
+                count: have - policy.keep_produce,
             }));
         }
     }
@@ -186,6 +253,17 @@ fn candidates(c: &Content, farm: &Farm, inv: &Inventory, col: &Collection, now: 
                     })
                 }),
         );
+    }
+    if policy.trade_seeds
+        && let Some(k) = crops.first()
+    {
+        let item = k.seed.clone();
+        let start = c.economy.start_items.get(&item).copied().unwrap_or(0);
+        out.push(Move::Market(if inv.count(&item) > start {
+            MarketAction::Sell { item, count: 1 }
+        } else {
+            MarketAction::Buy { item, count: 1 }
+        }));
     }
     out
 }
@@ -245,7 +323,8 @@ mod tests {
     fn the_farming_bot_plays_the_whole_loop() {
         let c = harvest_shared::testing::fixture();
         let mut st = PlayerState::new_player(&c, AccountId(1));
-        st.inventory.coins = 200;
+        let mut h = harvest_shared::inventory::Holdings::start(&c);
+        h.inventory.coins = 200;
         let info = PlayerInfo {
             account: AccountId(1),
             zone: st.zone.clone(),
@@ -257,26 +336,18 @@ mod tests {
                 &c,
                 &info,
                 &st.farm,
-                &st.inventory,
-                &st.collection,
+                &h.inventory,
+                &h.collection,
                 Tick(now),
+                Scenario::Farming.policy(),
             ) {
-                let kind = match &m {
-                    Move::Farm(a) => format!("{a:?}")
-                        .split([' ', '{'])
-                        .next()
-                        .unwrap()
-                        .to_owned(),
-                    Move::Market(a) => format!("{a:?}").split(' ').next().unwrap().to_owned(),
-                    Move::Craft(_) => "Craft".to_owned(),
-                };
-                seen.insert(kind);
+                seen.insert(m.kind());
                 let ok = match m {
                     Move::Farm(a) => farming::apply(
                         &a,
                         FarmState {
                             farm: &mut st.farm,
-                            inventory: &mut st.inventory,
+                            inventory: &mut h.inventory,
                         },
                         &c,
                         Tick(now),
@@ -286,7 +357,7 @@ mod tests {
                         &a,
                         MarketState {
                             zone: &st.zone,
-                            inventory: &mut st.inventory,
+                            inventory: &mut h.inventory,
                         },
                         &c,
                     )
@@ -294,8 +365,8 @@ mod tests {
                     Move::Craft(a) => crafting::apply(
                         &a,
                         CraftState {
-                            inventory: &mut st.inventory,
-                            collection: &mut st.collection,
+                            inventory: &mut h.inventory,
+                            collection: &mut h.collection,
                         },
                         &c,
                     )
@@ -306,10 +377,10 @@ mod tests {
             now += 30;
         }
         for k in [
-            "Buy", "Till", "Plant", "Water", "Harvest", "Sell", "Craft", "Expand",
+            "buy", "till", "plant", "water", "harvest", "sell", "craft", "expand",
         ] {
             assert!(seen.contains(k), "never did {k}: {seen:?}");
         }
-        assert!(st.collection.count(&CardId::new("x")) > 0);
+        assert!(h.collection.count(&CardId::new("x")) > 0);
     }
 }

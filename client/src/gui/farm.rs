@@ -4,7 +4,7 @@
 
 use super::style::*;
 use super::{Account, ClientContent, GuiOptions, Screen};
-use crate::net::{Inbox, my_farm, send_request};
+use crate::net::{Inbox, my_farm, send_hello, send_request};
 use bevy::prelude::*;
 use harvest_shared::farming::{self, FarmAction, FarmState, Plot, Stage};
 use harvest_shared::ids::{CropId, PlotId};
@@ -39,6 +39,8 @@ struct FarmUi {
 
 fn wait_for_farm(world: &mut World) {
     if my_farm(world).is_some() {
+        let version = world.resource::<ClientContent>().0.version.clone();
+        send_hello(world, &version);
         world.resource_mut::<NextState<Screen>>().set(Screen::Farm);
         return;
     }

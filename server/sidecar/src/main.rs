@@ -1,14 +1,17 @@
 //! `harvest-sidecar`: the accounts / tokens / persistence service on its own.
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use harvest_ops::telemetry::{self, LogFormat};
 use harvest_sidecar::{Sidecar, SidecarConfig};
 
 /// Harvest Battles sidecar: accounts, login, connect tokens, shard directory, persistence.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Without a command: serve.
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     sidecar: SidecarConfig,
     /// Log format: text for people, json for log collectors.
@@ -16,14 +19,71 @@ struct Cli {
     log_format: LogFormat,
 }
 
+#[derive(Subcommand)]
+enum Command {
+    /// Check every account's economy: the sum of its ledger equals its holdings, asset by
+    /// asset. Prints a report; exits 0 when every account agrees, 1 when any does not (or the
+    /// database cannot be read). Uses --database-url (default: SQLite under --data-dir).
+    Audit {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
+    if let Some(Command::Audit { json }) = &cli.command {
+        std::process::exit(audit(&cli.sidecar, *json).await);
+    }
     telemetry::init(cli.log_format);
     if let Err(e) = run(cli).await {
         eprintln!("harvest-sidecar: {e:#}");
         std::process::exit(1);
     }
+}
+
+async fn audit(cfg: &SidecarConfig, json: bool) -> i32 {
+    let url = cfg.effective_database_url();
+    let report = match harvest_sidecar::db::Db::connect(&url).await {
+        Ok(db) => db.audit().await.map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("harvest-sidecar audit: {e:#}");
+            return 1;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("harvest-sidecar audit: {e}");
+                return 1;
+            }
+        }
+    } else {
+        for m in &report.mismatches {
+            println!(
+                "MISMATCH account {}: {}: ledger sum {}, holding {}",
+                m.account_id, m.asset, m.ledger_sum, m.holding
+            );
+        }
+        println!(
+            "audited {} accounts, {} ledger entries: {}",
+            report.accounts,
+            report.entries,
+            if report.mismatches.is_empty() {
+                "every holding equals its ledger".to_owned()
+            } else {
+                format!("{} mismatches", report.mismatches.len())
+            }
+        );
+    }
+    i32::from(!report.mismatches.is_empty())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

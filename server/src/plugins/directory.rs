@@ -35,6 +35,7 @@ fn heartbeat(
     mut dir: ResMut<Directory>,
     bound: Option<Res<BoundAddr>>,
     settings: Res<Settings>,
+    content: Res<super::GameContent>,
     time: Res<Time<Real>>,
     mut backend: ResMut<Backend>,
 ) {
@@ -54,7 +55,7 @@ fn heartbeat(
             .unwrap_or_else(|| public_from_bound(addr))
             .to_string(),
         zones: s.zones.clone(),
-        content_version: s.content.version.clone(),
+        content_version: content.0.version.clone(),
     }));
 }
 

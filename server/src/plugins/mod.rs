@@ -6,6 +6,7 @@
 //! | plugin          | owns                                                                  |
 //! |-----------------|-----------------------------------------------------------------------|
 //! | [`clock`]       | absolute world time for the rules ([`clock::GameClock`])              |
+//! | [`content`]     | content hot reload at a frame boundary; clients' content check      |
 //! | [`player`]      | data only: the `Session` and `Player` components, lifecycle messages |
 //! | [`players`]     | joining (lease + load), taking over, leaving, letting go on refusal  |
 //! | [`persistence`] | the save queue (coalesced, chunked, compare-and-swap) and load lane  |
@@ -24,6 +25,7 @@
 
 pub mod admin;
 pub mod clock;
+pub mod content;
 pub mod directory;
 pub mod economy;
 pub mod intents;
@@ -89,6 +91,7 @@ impl Plugin for ServerPlugin {
         app.insert_resource(GameContent(self.settings.content.clone()));
         app.insert_resource(Settings(self.settings.clone()));
         clock::plugin(app);
+        content::plugin(app);
         player::plugin(app);
         shutdown::plugin(app);
         persistence::plugin(app);

@@ -7,9 +7,10 @@
 //!   replicated `PlayerInfo`, `Farm`, `Inventory` and `Collection`.
 
 use bevy::prelude::*;
+use harvest_shared::api::LedgerEntry;
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::{AccountId, ZoneId};
-use harvest_shared::inventory::{Collection, Inventory};
+use harvest_shared::ledger::Change;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::time::Duration;
@@ -31,21 +32,51 @@ pub struct Player {
     pub epoch: i64,
     /// When the oldest change not yet handed to the save queue happened.
     pub dirty_since: Option<Duration>,
+    /// Ledger entries recorded since the last hand-over to the save queue, oldest first.
+    pub ledger: Vec<LedgerEntry>,
+    /// The sequence number of the next ledger entry in this lease (keys are `EPOCH:SEQ`).
+    pub next_seq: u64,
+    /// An economy event waits for its commit: hand this player to the queue at once.
+    pub urgent: bool,
 }
 
 impl Player {
+    /// A player just loaded under the lease `epoch`.
+    pub fn new(account: AccountId, link: Entity, epoch: i64) -> Self {
+        Player {
+            account,
+            link: Some(link),
+            epoch,
+            dirty_since: None,
+            ledger: Vec::new(),
+            next_seq: 0,
+            urgent: false,
+        }
+    }
+
     pub fn mark_dirty(&mut self, now: Duration) {
         self.dirty_since.get_or_insert(now);
     }
+
+    /// Record a change of holdings as a ledger entry; its key.
+    pub fn record(&mut self, change: Change) -> String {
+        let key = format!("{}:{}", self.epoch, self.next_seq);
+        self.next_seq += 1;
+        self.ledger.push(LedgerEntry {
+            key: key.clone(),
+            kind: change.kind,
+            detail: change.detail,
+            delta: change.delta,
+        });
+        key
+    }
 }
 
-/// The persisted form of a live player.
-pub fn snapshot(info: &PlayerInfo, farm: &Farm, inv: &Inventory, col: &Collection) -> PlayerState {
+/// The persisted form of a live player's world state (holdings travel as ledger entries).
+pub fn snapshot(info: &PlayerInfo, farm: &Farm) -> PlayerState {
     PlayerState {
         zone: info.zone.clone(),
         farm: farm.clone(),
-        inventory: inv.clone(),
-        collection: col.clone(),
     }
 }
 

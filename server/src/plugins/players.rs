@@ -23,7 +23,6 @@ use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
-use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use harvest_shared::state::PlayerState;
 use std::collections::HashMap;
@@ -196,12 +195,7 @@ fn process_loads(
             .clone()
             .unwrap_or_else(|| PlayerState::new_player(&content.0, account));
         queue.leased(account, lease.epoch, lease.version);
-        let mut player = Player {
-            account,
-            link: Some(link),
-            epoch: lease.epoch,
-            dirty_since: None,
-        };
+        let mut player = Player::new(account, link, lease.epoch);
         if is_new {
             // Put the starting state on record right away.
             player.mark_dirty(at);
@@ -215,8 +209,8 @@ fn process_loads(
                     zone: zone.clone(),
                 },
                 state.farm,
-                state.inventory,
-                state.collection,
+                lease.holdings.inventory.clone(),
+                lease.holdings.collection.clone(),
             ))
             .id();
         players.online.insert(account, entity);
@@ -237,7 +231,7 @@ fn process_leaves(
     mut leaves: MessageReader<Left>,
     mut players: ResMut<Players>,
     mut queue: ResMut<SaveQueue>,
-    entities: Query<(&Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
+    mut entities: Query<(&mut Player, &PlayerInfo, &Farm)>,
 ) {
     for &Left { account, link } in leaves.read() {
         if let Some(waiting) = players.loading.get_mut(&account)
@@ -253,13 +247,14 @@ fn process_leaves(
         let Some(&entity) = players.online.get(&account) else {
             continue;
         };
-        let Ok((p, info, farm, inv, col)) = entities.get(entity) else {
+        let Ok((mut p, info, farm)) = entities.get_mut(entity) else {
             continue;
         };
         if p.link != Some(link) {
             continue; // another link took this player over
         }
-        queue.push(account, snapshot(info, farm, inv, col), true);
+        let ledger = std::mem::take(&mut p.ledger);
+        queue.push(account, snapshot(info, farm), ledger, true);
         players.online.remove(&account);
         commands.entity(entity).despawn();
         info!(%account, "player left");

@@ -16,7 +16,6 @@ use super::player::{Kick, Player, Session, snapshot};
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
 use harvest_shared::farming::Farm;
-use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,13 +84,14 @@ fn begin_drain(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
     mut queue: ResMut<SaveQueue>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm)>,
 ) {
     let at = now(&time);
     let mut saves = 0;
-    for (mut p, info, farm, inv, col) in &mut players {
+    for (mut p, info, farm) in &mut players {
         p.dirty_since = None;
-        if queue.push(p.account, snapshot(info, farm, inv, col), true) {
+        let ledger = std::mem::take(&mut p.ledger);
+        if queue.push(p.account, snapshot(info, farm), ledger, true) {
             saves += 1;
         }
     }

@@ -391,6 +391,18 @@ pub fn stored(
         .expect("load state")
 }
 
+/// What the sidecar's ledger says `account` holds (`None`: never leased).
+pub fn stored_holdings(
+    stack: &Stack,
+    account: harvest_shared::ids::AccountId,
+) -> Option<harvest_shared::inventory::Holdings> {
+    let db = &stack.sidecar.as_ref().expect("sidecar up").state.db;
+    stack
+        .rt
+        .block_on(db.holdings(account.0))
+        .expect("load holdings")
+}
+
 /// A CA and a certificate for 127.0.0.1 and localhost signed by it: (ca, cert, key) PEM paths.
 pub fn test_pki(
     dir: &std::path::Path,

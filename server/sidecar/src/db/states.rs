@@ -2,17 +2,24 @@
 //! shard + epoch), the state as a versioned JSON document, and its content hash.
 //!
 //! - [`Db::take_lease`]: a load. The epoch grows by one and the caller becomes the owner, in
-//!   one statement; whoever held the lease before will find its next save refused.
+//!   one statement; whoever held the lease before will find its next save refused. The
+//!   account's ledger is opened in the same transaction if it never was.
+//! - Saves carry ledger entries: they are applied in the save's own savepoint, after its
+//!   compare-and-swap, so state and ledger commit together (see [`super::ledger`]). An entry
+//!   that would take a holding below zero refuses the whole save (`invalid_ledger`).
 //! - [`Db::save_states`]: compare-and-swap. A save is applied only when the lease's epoch and
 //!   owner are the caller's and the stored version is the one the save was based on, in one
 //!   `UPDATE`. Otherwise the row is read to tell a retry of an applied save (`duplicate`: same
 //!   epoch, version and content hash) from a refusal (`stale_epoch`, `stale_version`).
 
 use super::Db;
+use super::ledger;
 use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult, StoredLease};
 use harvest_shared::ids::AccountId;
+use harvest_shared::inventory::Holdings;
 use harvest_shared::state::PlayerState;
 use sha2::{Digest, Sha256};
+use sqlx::Acquire;
 
 /// What `/v1/players/me` and `/v1/play` read: the stored version and state, if any, and the
 /// shard holding the lease.
@@ -49,12 +56,18 @@ fn decode_state(text: Option<String>) -> Result<Option<PlayerState>, sqlx::Error
         .transpose()
 }
 
-/// The stored JSON of a state and its content hash (the JSON is canonical: fields in
-/// declaration order, maps sorted).
-fn encode_state(state: &PlayerState) -> Result<(String, String), sqlx::Error> {
-    let json = serde_json::to_string(state).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let hash = hex::encode(&Sha256::digest(json.as_bytes())[..16]);
-    Ok((json, hash))
+/// The stored JSON of a save's state, and the save's content hash: of that JSON and of its
+/// ledger entries (both canonical: fields in declaration order, maps sorted), so a retry is
+/// told from another save on the same base even when only the entries differ.
+fn encode_state(save: &PlayerSave) -> Result<(String, String), sqlx::Error> {
+    let enc = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
+    let json = serde_json::to_string(&save.state).map_err(enc)?;
+    let ledger = serde_json::to_string(&save.ledger).map_err(enc)?;
+    let mut h = Sha256::new();
+    h.update(json.as_bytes());
+    h.update(b"\n");
+    h.update(ledger.as_bytes());
+    Ok((json, hex::encode(&h.finalize()[..16])))
 }
 
 impl Db {
@@ -80,12 +93,15 @@ impl Db {
     }
 
     /// Give `shard_id` the lease of `account_id` with a new epoch. `None`: no such account.
+    /// `start`: the holdings a never-leased account's ledger opens with.
     pub async fn take_lease(
         &self,
         account_id: i64,
         shard_id: &str,
         now: i64,
+        start: &Holdings,
     ) -> Result<Option<Lease>, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
         let row: Option<LeaseRow> = sqlx::query_as(
             "INSERT INTO player_states (account_id, epoch, owner_shard, version, state, updated_at) \
              SELECT $1, 1, $2, 0, NULL, $3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1) \
@@ -96,17 +112,27 @@ impl Db {
         .bind(account_id)
         .bind(shard_id)
         .bind(now)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        row.map(|r| {
-            Ok(Lease {
-                account_id: AccountId(account_id),
-                epoch: r.epoch,
-                version: r.version,
-                state: decode_state(r.state)?,
-            })
-        })
-        .transpose()
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        // A save from before the ledger opens it with what that save held.
+        let opening = r
+            .state
+            .as_deref()
+            .and_then(ledger::legacy_holdings)
+            .unwrap_or_else(|| start.clone());
+        ledger::open_ledger(&mut tx, account_id, shard_id, &opening, now).await?;
+        tx.commit().await?;
+        let holdings = self.holdings(account_id).await?.unwrap_or(opening);
+        Ok(Some(Lease {
+            account_id: AccountId(account_id),
+            epoch: r.epoch,
+            version: r.version,
+            state: decode_state(r.state)?,
+            holdings,
+        }))
     }
 
     /// Apply a batch of compare-and-swap saves from `shard_id` in one transaction and report
@@ -120,24 +146,45 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         let mut results = Vec::with_capacity(saves.len());
         for s in saves {
-            let (json, hash) = encode_state(&s.state)?;
-            let applied = sqlx::query(
-                "UPDATE player_states SET version = version + 1, state = $1, state_hash = $2, \
-                 updated_at = $3, owner_shard = CASE WHEN $4 = 1 THEN NULL ELSE owner_shard END \
-                 WHERE account_id = $5 AND epoch = $6 AND version = $7 AND owner_shard = $8",
-            )
-            .bind(json)
-            .bind(&hash)
-            .bind(now)
-            .bind(i64::from(s.release))
-            .bind(s.account_id.0)
-            .bind(s.epoch)
-            .bind(s.base_version)
-            .bind(shard_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            let result = if applied > 0 {
+            let (json, hash) = encode_state(s)?;
+            // A save with ledger entries gets a savepoint: if the database refuses an entry,
+            // the state update is undone with it and the rest of the batch goes on.
+            let (applied, ledger_refused) = if s.ledger.is_empty() {
+                (
+                    cas_update(&mut tx, s, &json, &hash, shard_id, now).await?,
+                    false,
+                )
+            } else {
+                let mut sp = (&mut tx).begin().await?;
+                let applied = cas_update(&mut sp, s, &json, &hash, shard_id, now).await?;
+                if applied == 0 {
+                    sp.commit().await?;
+                    (0, false)
+                } else {
+                    match ledger::apply_entries(&mut sp, s.account_id.0, shard_id, &s.ledger, now)
+                        .await
+                    {
+                        Ok(()) => {
+                            sp.commit().await?;
+                            (applied, false)
+                        }
+                        Err(sqlx::Error::Database(e)) => {
+                            tracing::error!(account = %s.account_id, error = %e, "the database refused a save's ledger; the save is not applied");
+                            sp.rollback().await?;
+                            (0, true)
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            };
+            let result = if ledger_refused {
+                SaveResult {
+                    account_id: s.account_id,
+                    outcome: SaveOutcome::InvalidLedger,
+                    stored_epoch: s.epoch,
+                    stored_version: s.base_version,
+                }
+            } else if applied > 0 {
                 SaveResult {
                     account_id: s.account_id,
                     outcome: SaveOutcome::Saved,
@@ -182,6 +229,33 @@ impl Db {
         .await?;
         Ok(ids.into_iter().map(|(id,)| AccountId(id)).collect())
     }
+}
+
+/// The compare-and-swap of one save's state: rows changed (1 applied, 0 not).
+async fn cas_update(
+    conn: &mut sqlx::AnyConnection,
+    s: &PlayerSave,
+    json: &str,
+    hash: &str,
+    shard_id: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE player_states SET version = version + 1, state = $1, state_hash = $2, \
+         updated_at = $3, owner_shard = CASE WHEN $4 = 1 THEN NULL ELSE owner_shard END \
+         WHERE account_id = $5 AND epoch = $6 AND version = $7 AND owner_shard = $8",
+    )
+    .bind(json)
+    .bind(hash)
+    .bind(now)
+    .bind(i64::from(s.release))
+    .bind(s.account_id.0)
+    .bind(s.epoch)
+    .bind(s.base_version)
+    .bind(shard_id)
+    .execute(conn)
+    .await?
+    .rows_affected())
 }
 
 /// Why a save that changed nothing changed nothing.

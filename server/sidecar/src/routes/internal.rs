@@ -15,9 +15,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use harvest_shared::api::{
-    ErrorBody, Lease, LeaseRequest, MAX_SAVES_PER_BATCH, SaveBatch, SaveBatchResponse,
-    ShardRegistered, ShardRegistration,
+    ErrorBody, Lease, LeaseRequest, MAX_LEDGER_PER_SAVE, MAX_SAVES_PER_BATCH, SaveBatch,
+    SaveBatchResponse, ShardRegistered, ShardRegistration,
 };
+use harvest_shared::inventory::Holdings;
 use std::net::SocketAddr;
 
 fn validate_shard_id(id: &str) -> ApiResult<()> {
@@ -106,7 +107,12 @@ pub async fn take_lease(
     validate_shard_id(&req.shard_id)?;
     let lease = state
         .db
-        .take_lease(account_id, &req.shard_id, now_secs())
+        .take_lease(
+            account_id,
+            &req.shard_id,
+            now_secs(),
+            &Holdings::start(&state.cfg.content),
+        )
         .await?
         .ok_or(ApiError::NotFound)?;
     tracing::debug!(account_id, shard = %req.shard_id, epoch = lease.epoch, version = lease.version, "lease taken");
@@ -114,7 +120,7 @@ pub async fn take_lease(
 }
 
 #[utoipa::path(post, path = "/internal/v1/players/states", tag = "internal", security(("service" = [])), request_body = SaveBatch, responses(
-    (status = 200, body = SaveBatchResponse, description = "One outcome per save: saved, duplicate (this exact save was applied already), stale_epoch (another load took the player), stale_version, unknown_account"),
+    (status = 200, body = SaveBatchResponse, description = "One outcome per save: saved (state and ledger entries committed together), duplicate (this exact save was applied already), stale_epoch (another load took the player), stale_version, unknown_account, invalid_ledger (an entry would take a holding below zero; nothing applied)"),
     (status = 401, body = ErrorBody),
     (status = 413, body = ErrorBody),
     (status = 422, body = ErrorBody),
@@ -141,6 +147,17 @@ pub async fn save_states(
             format!(
                 "epoch must be >= 1 and base_version in 0..{} (account {})",
                 i64::MAX,
+                bad.account_id
+            ),
+        ));
+    }
+    if let Some(bad) = batch.saves.iter().find(|s| {
+        s.ledger.len() > MAX_LEDGER_PER_SAVE || !s.ledger.iter().all(|e| e.is_well_formed())
+    }) {
+        return Err(ApiError::validation(
+            "ledger",
+            format!(
+                "at most {MAX_LEDGER_PER_SAVE} entries per save, each with a key of 1-64 characters (not 'opening'), a detail of at most 64, at most 64 assets and amounts within 32 bits (account {})",
                 bad.account_id
             ),
         ));

@@ -48,6 +48,7 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(play::play))
         .routes(routes!(players::me))
+        .routes(routes!(players::ledger))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -6,5 +6,6 @@ mod common;
 
 mod auth;
 mod internal;
+mod ledger;
 mod misc;
 mod play;

@@ -76,31 +76,40 @@ both_backends!(openapi_lists_every_route, |app| {
     assert_eq!(refresh["refresh_token"]["maxLength"], 256);
 });
 
+/// POST `body` to `path`. The server may answer (413, 401) before it has read a large body and
+/// close the connection, which the client can see as a reset while still sending: that race
+/// is retried, any answer is returned.
+async fn post_big(app: &TestApp, path: &str, body: &[u8]) -> reqwest::Response {
+    let mut last = None;
+    for _ in 0..5 {
+        match app
+            .http
+            .post(format!("{}{path}", app.url))
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+        {
+            Ok(r) => return r,
+            Err(e) if e.is_request() => last = Some(e),
+            Err(e) => panic!("{path}: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{path}: no answer: {last:?}")
+}
+
 both_backends!(public_paths_get_the_public_body_limit, |app| {
     // With one listener (the default), only `/internal/*` may send the large internal limit:
     // any other path, even one that takes no body, is refused past the public 16 KiB.
     let big = vec![b'x'; 64 * 1024];
     for path in ["/healthz", "/v1/auth/login", "/no/such/route"] {
-        let r = app
-            .http
-            .post(format!("{}{path}", app.url))
-            .body(big.clone())
-            .send()
-            .await
-            .unwrap();
-        let (s, b) = read(r).await;
+        let (s, b) = read(post_big(&app, path, &big).await).await;
         assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{path}");
         assert_error(&b, "payload_too_large");
     }
     // A shard's save batch may be larger: it reaches the handler (and its secret check).
-    let r = app
-        .http
-        .post(format!("{}/internal/v1/players/states", app.url))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let r = post_big(&app, "/internal/v1/players/states", &big).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 });
 

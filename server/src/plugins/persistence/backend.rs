@@ -116,10 +116,10 @@ impl Backend {
     }
 
     /// Answer from memory (no sidecar).
-    pub fn memory(shard_id: String) -> Backend {
+    pub fn memory(shard_id: String, start: harvest_shared::inventory::Holdings) -> Backend {
         let (replies_tx, replies) = crossbeam_channel::unbounded();
         Backend {
-            inner: Inner::Memory(MemoryStore::default()),
+            inner: Inner::Memory(MemoryStore::starting_with(start)),
             shard_id,
             replies_tx,
             replies,
@@ -317,6 +317,7 @@ mod tests {
                         epoch: 1,
                         version: 0,
                         state: None,
+                        holdings: Default::default(),
                     }),
                 }
             }

@@ -1,13 +1,16 @@
-//! An in-memory stand-in for the sidecar's persistence, with the same lease and
-//! compare-and-swap rules (see `harvest_sidecar::db::states`). Used when the shard runs without
-//! a sidecar: benches and offline app tests. It also records each save batch's size and can
-//! pretend to be down, so tests can check chunking and outage handling without a network.
+//! An in-memory stand-in for the sidecar's persistence, with the same lease, compare-and-swap
+//! and ledger rules (see `harvest_sidecar::db::{states, ledger}`): a ledger opened at the first
+//! lease, entries applied with their save or not at all, once per key, never below zero. Used
+//! when the shard runs without a sidecar: benches and offline app tests. It also records each
+//! save batch's size and can pretend to be down, so tests can check chunking and outage
+//! handling without a network.
 
 use crate::sidecar_client::SidecarError;
-use harvest_shared::api::{Lease, PlayerSave, SaveOutcome, SaveResult, StoredLease};
+use harvest_shared::api::{Lease, LedgerEntry, PlayerSave, SaveOutcome, SaveResult, StoredLease};
 use harvest_shared::ids::AccountId;
+use harvest_shared::inventory::Holdings;
 use harvest_shared::state::PlayerState;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 struct Row {
@@ -15,11 +18,18 @@ struct Row {
     owner: Option<String>,
     version: i64,
     state: Option<PlayerState>,
+    /// The ledger's keys, and what it adds up to: (`coins`|`item`|`card`, id) → amount.
+    keys: HashSet<String>,
+    holdings: BTreeMap<(&'static str, String), i64>,
+    /// The keys of the last applied save's entries (a retry carries the same).
+    last_keys: Vec<String>,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     rows: HashMap<AccountId, Row>,
+    /// What a never-leased account's ledger opens with.
+    pub start: Holdings,
     /// Size of every save batch received, in order.
     pub batch_sizes: Vec<usize>,
     /// While set, every request fails as if the sidecar were unreachable.
@@ -31,6 +41,14 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
+    /// A store whose new accounts open their ledger with `start`.
+    pub fn starting_with(start: Holdings) -> Self {
+        MemoryStore {
+            start,
+            ..Default::default()
+        }
+    }
+
     fn check_up(&mut self) -> Result<(), SidecarError> {
         if self.down {
             self.failed_requests += 1;
@@ -48,11 +66,19 @@ impl MemoryStore {
 
     pub fn lease(&mut self, account: AccountId, shard_id: &str) -> Result<Lease, SidecarError> {
         self.check_up()?;
-        let row = self.rows.entry(account).or_insert(Row {
-            epoch: 0,
-            owner: None,
-            version: 0,
-            state: None,
+        let start = &self.start;
+        let row = self.rows.entry(account).or_insert_with(|| {
+            let mut row = Row {
+                epoch: 0,
+                owner: None,
+                version: 0,
+                state: None,
+                keys: HashSet::new(),
+                holdings: BTreeMap::new(),
+                last_keys: Vec::new(),
+            };
+            apply(&mut row, &[opening(start)]);
+            row
         });
         row.epoch += 1;
         row.owner = Some(shard_id.to_owned());
@@ -61,6 +87,7 @@ impl MemoryStore {
             epoch: row.epoch,
             version: row.version,
             state: row.state.clone(),
+            holdings: holdings_of(row),
         })
     }
 
@@ -83,14 +110,25 @@ impl MemoryStore {
                     version: row.version,
                 };
                 let outcome = if s.applies_to(&stored, shard_id) {
+                    if !apply(row, &s.ledger) {
+                        return SaveResult {
+                            account_id: s.account_id,
+                            outcome: SaveOutcome::InvalidLedger,
+                            stored_epoch: row.epoch,
+                            stored_version: row.version,
+                        };
+                    }
                     row.version += 1;
                     if s.release {
                         row.owner = None;
                     }
                     row.state = Some(s.state);
+                    row.last_keys = s.ledger.iter().map(|e| e.key.clone()).collect();
                     SaveOutcome::Saved
                 } else {
-                    s.refusal(&stored, shard_id, row.state.as_ref() == Some(&s.state))
+                    let same = row.state.as_ref() == Some(&s.state)
+                        && s.ledger.iter().map(|e| &e.key).eq(row.last_keys.iter());
+                    s.refusal(&stored, shard_id, same)
                 };
                 SaveResult {
                     account_id: s.account_id,
@@ -108,4 +146,79 @@ impl MemoryStore {
             .get(&account)
             .map(|r| (r.version, r.state.as_ref()))
     }
+
+    /// What `account` holds by its ledger (tests).
+    pub fn holdings(&self, account: AccountId) -> Option<Holdings> {
+        self.rows.get(&account).map(holdings_of)
+    }
+
+    /// The keys of every entry committed for `account` (tests).
+    pub fn ledger_keys(&self, account: AccountId) -> HashSet<String> {
+        self.rows
+            .get(&account)
+            .map(|r| r.keys.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn opening(start: &Holdings) -> LedgerEntry {
+    let mut delta = harvest_shared::ledger::Delta::coins(i64::from(start.inventory.coins));
+    for (k, n) in &start.inventory.items {
+        delta = delta.item(k, i64::from(*n));
+    }
+    for (k, n) in &start.collection.cards {
+        delta = delta.card(k, i64::from(*n));
+    }
+    LedgerEntry {
+        key: "opening".into(),
+        kind: harvest_shared::ledger::EntryKind::Opening,
+        detail: "start".into(),
+        delta,
+    }
+}
+
+/// Apply entries not seen before, all or nothing: false (and nothing changed) if any holding
+/// would go below zero.
+fn apply(row: &mut Row, entries: &[LedgerEntry]) -> bool {
+    let mut holdings = row.holdings.clone();
+    let mut keys = row.keys.clone();
+    for e in entries {
+        if !keys.insert(e.key.clone()) {
+            continue;
+        }
+        let d = &e.delta;
+        let lines = std::iter::once((("coins", String::new()), d.coins))
+            .chain(d.items.iter().map(|(k, n)| (("item", k.to_string()), *n)))
+            .chain(d.cards.iter().map(|(k, n)| (("card", k.to_string()), *n)));
+        for (asset, n) in lines {
+            let h = holdings.entry(asset).or_insert(0);
+            *h += n;
+            if *h < 0 {
+                return false;
+            }
+        }
+    }
+    row.holdings = holdings;
+    row.keys = keys;
+    true
+}
+
+fn holdings_of(row: &Row) -> Holdings {
+    let mut h = Holdings::default();
+    for ((kind, id), &n) in &row.holdings {
+        let n = u32::try_from(n).unwrap_or(u32::MAX);
+        if n == 0 {
+            continue;
+        }
+        match *kind {
+            "coins" => h.inventory.coins = n,
+            "item" => {
+                h.inventory.items.insert(id.as_str().into(), n);
+            }
+            _ => {
+                h.collection.cards.insert(id.as_str().into(), n);
+            }
+        }
+    }
+    h
 }

@@ -27,7 +27,6 @@ use harvest_ops::throttle::Throttle;
 use harvest_shared::api::{Lease, SaveOutcome, ShardRegistered};
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
-use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::PlayerInfo;
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -222,11 +221,12 @@ fn drain_replies(
 }
 
 /// Write-behind: when the oldest change of any player is `save_interval` old, hand every
-/// changed player to the queue (one coalesced snapshot each).
+/// changed player to the queue (one coalesced snapshot each, with its ledger entries). A
+/// player with an economy event waiting for its commit is handed over at once.
 fn collect_changes(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm)>,
     mut queue: ResMut<SaveQueue>,
 ) {
     let at = now(&time);
@@ -235,12 +235,14 @@ fn collect_changes(
         p.dirty_since
             .is_some_and(|t| at.saturating_sub(t) >= interval)
     });
-    if !due {
-        return;
-    }
-    for (mut p, info, farm, inv, col) in &mut players {
-        if p.dirty_since.take().is_some() {
-            queue.push(p.account, snapshot(info, farm, inv, col), false);
+    // Players with an economy event waiting for its commit go at once, alone if nobody else
+    // is due.
+    for (mut p, info, farm) in &mut players {
+        if p.dirty_since.is_some() && (due || p.urgent) {
+            p.dirty_since = None;
+            p.urgent = false;
+            let ledger = std::mem::take(&mut p.ledger);
+            queue.push(p.account, snapshot(info, farm), ledger, false);
         }
     }
 }
@@ -281,7 +283,10 @@ pub(crate) fn plugin(app: &mut App) {
             Backend::remote(client, settings.shard_id.clone(), settings.load_concurrency)
                 .expect("the shard's I/O runtime starts")
         }
-        None => Backend::memory(settings.shard_id.clone()),
+        None => Backend::memory(
+            settings.shard_id.clone(),
+            harvest_shared::inventory::Holdings::start(&settings.content),
+        ),
     };
     app.insert_resource(backend)
         .insert_resource(SaveQueue::new(

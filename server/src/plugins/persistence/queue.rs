@@ -5,6 +5,10 @@
 //! version the sidecar confirmed, at most one save in flight, and at most one pending snapshot.
 //! A newer snapshot *replaces* the pending one (coalescing), so during an outage of any length
 //! the queue holds at most two snapshots per account: the one being retried and the newest.
+//! Ledger entries are never coalesced away: they are *appended* to the pending save, and the
+//! shard refuses requests that would add more once an account owes [`MAX_LEDGER_PER_SAVE`]
+//! (see `owed_entries`). When a save is confirmed, the keys of its entries are handed out
+//! ([`SaveQueue::take_confirmed`]): that is when an economy event may be acknowledged.
 //! Players who left stay here, flagged `release`, until their last save is confirmed.
 //!
 //! Only one save per account is in flight at a time, and a save that failed in transit is
@@ -20,7 +24,7 @@
 //! and the refusal reported, so the player is let go.
 
 use crate::sidecar_client::SidecarError;
-use harvest_shared::api::{PlayerSave, SaveOutcome, SaveResult};
+use harvest_shared::api::{LedgerEntry, PlayerSave, SaveOutcome, SaveResult};
 use harvest_shared::ids::AccountId;
 use harvest_shared::state::PlayerState;
 use std::collections::{HashMap, VecDeque};
@@ -54,10 +58,19 @@ struct Record {
     /// The stored version the sidecar last confirmed: the base of the next save.
     confirmed: i64,
     in_flight: Option<InFlight>,
-    /// The newest snapshot not sent yet, and whether the player has left (release the lease).
-    pending: Option<(PlayerState, bool)>,
+    /// The newest snapshot not sent yet.
+    pending: Option<Pending>,
     /// In the `ready` list already.
     queued: bool,
+}
+
+#[derive(Debug)]
+struct Pending {
+    state: PlayerState,
+    /// Every entry recorded since the last save was taken, oldest first.
+    ledger: Vec<LedgerEntry>,
+    /// The player has left: release the lease with this save.
+    release: bool,
 }
 
 /// A save the sidecar refused: this shard is no longer the owner of record.
@@ -88,6 +101,8 @@ pub struct SaveQueue {
     max_batches: usize,
     hold_until: Option<Duration>,
     backoff: Duration,
+    /// Keys of ledger entries confirmed since the last `take_confirmed`.
+    confirmed_keys: Vec<(AccountId, String)>,
     pub counters: SaveCounters,
 }
 
@@ -102,6 +117,7 @@ impl SaveQueue {
             max_batches: max_batches.max(1),
             hold_until: None,
             backoff: FIRST_BACKOFF,
+            confirmed_keys: Vec::new(),
             counters: SaveCounters::default(),
         }
     }
@@ -120,14 +136,33 @@ impl SaveQueue {
         );
     }
 
-    /// Queue `state` as `account`'s newest snapshot (replacing an older unsent one). `release`:
-    /// the player left, let the lease go with this save. False if this shard holds no lease.
-    pub fn push(&mut self, account: AccountId, state: PlayerState, release: bool) -> bool {
+    /// Queue `state` as `account`'s newest snapshot (replacing an older unsent one), with the
+    /// ledger entries recorded since the last push (appended, never replaced). `release`: the
+    /// player left, let the lease go with this save. False if this shard holds no lease.
+    pub fn push(
+        &mut self,
+        account: AccountId,
+        state: PlayerState,
+        ledger: Vec<LedgerEntry>,
+        release: bool,
+    ) -> bool {
         let Some(r) = self.records.get_mut(&account) else {
             return false;
         };
-        let release = release || r.pending.as_ref().is_some_and(|(_, rel)| *rel);
-        r.pending = Some((state, release));
+        match &mut r.pending {
+            Some(p) => {
+                p.state = state;
+                p.ledger.extend(ledger);
+                p.release |= release;
+            }
+            None => {
+                r.pending = Some(Pending {
+                    state,
+                    ledger,
+                    release,
+                })
+            }
+        }
         if r.in_flight.is_none() && !r.queued {
             r.queued = true;
             self.ready.push_back(account);
@@ -143,6 +178,19 @@ impl SaveQueue {
     /// Does the queue still owe the sidecar anything for `account` (or hold its lease)?
     pub fn holds(&self, account: AccountId) -> bool {
         self.records.contains_key(&account)
+    }
+
+    /// Ledger entries of `account` not confirmed yet (pending and in flight).
+    pub fn owed_entries(&self, account: AccountId) -> usize {
+        self.records.get(&account).map_or(0, |r| {
+            r.pending.as_ref().map_or(0, |p| p.ledger.len())
+                + r.in_flight.as_ref().map_or(0, |f| f.save().ledger.len())
+        })
+    }
+
+    /// The keys of ledger entries the sidecar has confirmed since the last call.
+    pub fn take_confirmed(&mut self) -> Vec<(AccountId, String)> {
+        std::mem::take(&mut self.confirmed_keys)
     }
 
     /// The lease epoch held for `account`, if any.
@@ -208,12 +256,13 @@ impl SaveQueue {
                         continue;
                     }
                     None => match r.pending.take() {
-                        Some((state, release)) => PlayerSave {
+                        Some(p) => PlayerSave {
                             account_id: account,
                             epoch: r.epoch,
                             base_version: r.confirmed,
-                            state,
-                            release,
+                            state: p.state,
+                            ledger: p.ledger,
+                            release: p.release,
                         },
                         None => continue,
                     },
@@ -258,6 +307,8 @@ impl SaveQueue {
                         self.counters.duplicates += 1;
                     }
                     r.confirmed = save.base_version + 1;
+                    self.confirmed_keys
+                        .extend(save.ledger.iter().map(|e| (account, e.key.clone())));
                     if r.pending.is_some() {
                         r.queued = true;
                         self.ready.push_back(account);
@@ -334,17 +385,22 @@ mod tests {
     use super::*;
     use harvest_shared::farming::Farm;
     use harvest_shared::ids::ZoneId;
-    use harvest_shared::inventory::Inventory;
+    use harvest_shared::ledger::{Delta, EntryKind};
 
-    fn state(coins: u32) -> PlayerState {
+    /// A snapshot told apart by `n` (its farm's seed).
+    fn state(n: u64) -> PlayerState {
         PlayerState {
             zone: ZoneId::new("meadow"),
-            farm: Farm::new(2, 0),
-            inventory: Inventory {
-                coins,
-                ..Default::default()
-            },
-            collection: Default::default(),
+            farm: Farm::new(2, n),
+        }
+    }
+
+    fn entry(key: &str) -> LedgerEntry {
+        LedgerEntry {
+            key: key.into(),
+            kind: EntryKind::Buy,
+            detail: "x".into(),
+            delta: Delta::coins(-1),
         }
     }
 
@@ -367,20 +423,20 @@ mod tests {
         let mut q = SaveQueue::new(10, 4);
         let a = AccountId(1);
         q.leased(a, 3, 7);
-        assert!(q.push(a, state(1), false));
+        assert!(q.push(a, state(1), Vec::new(), false));
         let batches = q.take_batches(T);
         assert_eq!(batches.len(), 1);
         let (b, saves) = &batches[0];
         assert_eq!((saves[0].epoch, saves[0].base_version), (3, 7));
         // A newer snapshot waits for the one in flight.
-        q.push(a, state(2), false);
-        q.push(a, state(3), false);
+        q.push(a, state(2), Vec::new(), false);
+        q.push(a, state(3), Vec::new(), false);
         assert!(q.take_batches(T).is_empty());
         assert_eq!(q.snapshots_held(), 2);
         assert!(q.answered(*b, &ok(saves, SaveOutcome::Saved)).is_empty());
         let batches = q.take_batches(T);
         let s = &batches[0].1[0];
-        assert_eq!((s.base_version, s.state.inventory.coins), (8, 3));
+        assert_eq!((s.base_version, s.state.farm.seed), (8, 3));
         assert_eq!(q.counters.confirmed, 1);
     }
 
@@ -389,11 +445,11 @@ mod tests {
         let mut q = SaveQueue::new(10, 4);
         let a = AccountId(1);
         q.leased(a, 1, 0);
-        q.push(a, state(5), false);
+        q.push(a, state(5), Vec::new(), false);
         let (b, saves) = q.take_batches(T).remove(0);
         q.failed(b, &SidecarError::Unavailable("down".into()), T);
-        q.push(a, state(6), false);
-        q.push(a, state(7), false);
+        q.push(a, state(6), Vec::new(), false);
+        q.push(a, state(7), Vec::new(), false);
         assert_eq!(q.snapshots_held(), 2, "coalesced: retried one + newest");
         assert!(q.take_batches(T).is_empty(), "backing off");
         let (b2, again) = q.take_batches(T + FIRST_BACKOFF).remove(0);
@@ -401,10 +457,7 @@ mod tests {
         // It had landed after all: the sidecar says duplicate; the newest builds on it.
         q.answered(b2, &ok(&again, SaveOutcome::Duplicate));
         let (_, next) = q.take_batches(T + FIRST_BACKOFF).remove(0);
-        assert_eq!(
-            (next[0].base_version, next[0].state.inventory.coins),
-            (1, 7)
-        );
+        assert_eq!((next[0].base_version, next[0].state.farm.seed), (1, 7));
         assert_eq!(q.counters.duplicates, 1);
     }
 
@@ -412,7 +465,7 @@ mod tests {
     fn backoff_grows_and_rejections_park() {
         let mut q = SaveQueue::new(10, 4);
         q.leased(AccountId(1), 1, 0);
-        q.push(AccountId(1), state(1), false);
+        q.push(AccountId(1), state(1), Vec::new(), false);
         let mut now = T;
         let mut waits = Vec::new();
         for _ in 0..8 {
@@ -456,7 +509,7 @@ mod tests {
         let mut q = SaveQueue::new(8, 1);
         for i in 0..8 {
             q.leased(AccountId(i), 1, 0);
-            q.push(AccountId(i), state(1), false);
+            q.push(AccountId(i), state(1), Vec::new(), false);
         }
         let (b, saves) = q.take_batches(T).remove(0);
         assert_eq!(saves.len(), 8);
@@ -474,8 +527,8 @@ mod tests {
         let mut q = SaveQueue::new(10, 4);
         q.leased(AccountId(1), 1, 0);
         q.leased(AccountId(2), 1, 0);
-        q.push(AccountId(1), state(1), false);
-        q.push(AccountId(2), state(1), false);
+        q.push(AccountId(1), state(1), Vec::new(), false);
+        q.push(AccountId(2), state(1), Vec::new(), false);
         let (b, saves) = q.take_batches(T).remove(0);
         let mut results = ok(&saves, SaveOutcome::Saved);
         let refused = results
@@ -492,7 +545,10 @@ mod tests {
             }]
         );
         assert!(!q.holds(AccountId(2)));
-        assert!(!q.push(AccountId(2), state(9), false), "no lease, no save");
+        assert!(
+            !q.push(AccountId(2), state(9), Vec::new(), false),
+            "no lease, no save"
+        );
         assert!(q.holds(AccountId(1)));
     }
 
@@ -501,7 +557,7 @@ mod tests {
         let mut q = SaveQueue::new(100, 3);
         for i in 0..1000 {
             q.leased(AccountId(i), 1, 0);
-            q.push(AccountId(i), state(1), true);
+            q.push(AccountId(i), state(1), Vec::new(), true);
         }
         let batches = q.take_batches(T);
         assert_eq!(batches.len(), 3, "at most 3 batches in flight");
@@ -528,5 +584,41 @@ mod tests {
         }
         assert_eq!(total, 1000);
         assert!(q.is_empty() && q.is_settled());
+    }
+
+    #[test]
+    fn ledger_entries_accumulate_and_are_confirmed_only_with_their_save() {
+        let mut q = SaveQueue::new(10, 4);
+        let a = AccountId(1);
+        q.leased(a, 2, 0);
+        q.push(a, state(1), vec![entry("2:0")], false);
+        q.push(a, state(2), vec![entry("2:1")], false);
+        assert_eq!(
+            q.owed_entries(a),
+            2,
+            "a newer snapshot keeps the older entries"
+        );
+        let (b, saves) = q.take_batches(T).remove(0);
+        assert_eq!(saves[0].ledger, vec![entry("2:0"), entry("2:1")]);
+        q.push(a, state(3), vec![entry("2:2")], false);
+        assert_eq!(q.owed_entries(a), 3);
+        // In transit and failed: nothing is confirmed; the retry carries the same entries.
+        q.failed(b, &SidecarError::Unavailable("down".into()), T);
+        assert!(q.take_confirmed().is_empty());
+        let (b, again) = q.take_batches(T + FIRST_BACKOFF).remove(0);
+        assert_eq!(again, saves);
+        q.answered(b, &ok(&again, SaveOutcome::Saved));
+        assert_eq!(
+            q.take_confirmed(),
+            vec![(a, "2:0".to_owned()), (a, "2:1".to_owned())]
+        );
+        assert_eq!(q.owed_entries(a), 1);
+        // A refused save confirms nothing.
+        let (b, next) = q.take_batches(T + FIRST_BACKOFF).remove(0);
+        assert_eq!(next[0].ledger, vec![entry("2:2")]);
+        let refusals = q.answered(b, &ok(&next, SaveOutcome::StaleEpoch));
+        assert_eq!(refusals.len(), 1);
+        assert!(q.take_confirmed().is_empty());
+        assert_eq!(q.owed_entries(a), 0);
     }
 }
