@@ -14,6 +14,26 @@ use harvest_shared::state::PlayerState;
 use harvest_sidecar::db::Db;
 use harvest_sidecar::db::accounts::CreateAccount;
 
+/// One save per account, all on `version`, each carrying `ledger`.
+fn batch(
+    accounts: &[AccountId],
+    version: i64,
+    state: &PlayerState,
+    ledger: &[LedgerEntry],
+) -> Vec<PlayerSave> {
+    accounts
+        .iter()
+        .map(|a| PlayerSave {
+            account_id: *a,
+            epoch: 1,
+            base_version: version,
+            state: state.clone(),
+            ledger: ledger.to_vec(),
+            release: false,
+        })
+        .collect()
+}
+
 fn saves(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -46,17 +66,7 @@ fn saves(c: &mut Criterion) {
     g.bench_function("sqlite_cas_batch_500", |b| {
         b.iter(|| {
             state.farm.seed = state.farm.seed.wrapping_add(1);
-            let batch: Vec<PlayerSave> = accounts
-                .iter()
-                .map(|a| PlayerSave {
-                    account_id: *a,
-                    epoch: 1,
-                    base_version: version,
-                    state: state.clone(),
-                    ledger: Vec::new(),
-                    release: false,
-                })
-                .collect();
+            let batch = batch(&accounts, version, &state, &[]);
             let results = rt
                 .block_on(db.save_states("bench", &batch, 0))
                 .expect("saves");
@@ -82,17 +92,7 @@ fn saves(c: &mut Criterion) {
                 entry(seq + 1, EntryKind::Sell, 2, -1),
             ];
             seq += 2;
-            let batch: Vec<PlayerSave> = accounts
-                .iter()
-                .map(|a| PlayerSave {
-                    account_id: *a,
-                    epoch: 1,
-                    base_version: version,
-                    state: state.clone(),
-                    ledger: ledger.clone(),
-                    release: false,
-                })
-                .collect();
+            let batch = batch(&accounts, version, &state, &ledger);
             let results = rt
                 .block_on(db.save_states("bench", &batch, 0))
                 .expect("saves");

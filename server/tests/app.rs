@@ -22,13 +22,7 @@ use std::time::Duration;
 const STEP: Duration = Duration::from_millis(50);
 
 fn request(app: &mut App, link: Entity, player: Entity, action: FarmAction) {
-    app.world_mut().write_message(Incoming {
-        link,
-        player: Some(player),
-        request_id: 1,
-        action,
-    });
-    app.update();
+    offline_send(app, link, player, 1, action);
 }
 
 fn store(app: &mut App) -> &mut harvest_server::plugins::persistence::memory::MemoryStore {
@@ -440,22 +434,6 @@ fn answered(
         .map(|a| a.notice.result.clone())
 }
 
-fn send<A: harvest_shared::action::Action>(
-    app: &mut App,
-    link: Entity,
-    player: Entity,
-    id: u32,
-    action: A,
-) {
-    app.world_mut().write_message(Incoming {
-        link,
-        player: Some(player),
-        request_id: id,
-        action,
-    });
-    app.update();
-}
-
 /// Acknowledged means durable: an economy event is applied at once but answered only when its
 /// ledger entry is committed; a farming move is answered at once. During an outage the event
 /// waits; after it, it is answered and in the ledger. A refused save answers nothing.
@@ -471,13 +449,13 @@ fn economy_events_are_answered_only_after_their_commit() {
     let coins = app.world().get::<Inventory>(player).unwrap().coins;
 
     store(&mut app).down = true;
-    send(&mut app, link, player, 10, plant(0));
+    offline_send(&mut app, link, player, 10, plant(0));
     assert_eq!(
         answered(&app, 10),
         Some(Ok(())),
         "a farming move is answered at once"
     );
-    send(
+    offline_send(
         &mut app,
         link,
         player,
@@ -514,7 +492,7 @@ fn economy_events_are_answered_only_after_their_commit() {
     // Another shard takes the lease: this shard's next save is refused, and the sale that
     // rode on it is never acknowledged.
     store(&mut app).lease(AccountId(11), "other-shard").unwrap();
-    send(
+    offline_send(
         &mut app,
         link,
         player,
@@ -565,7 +543,7 @@ fn unconfirmed_ledger_entries_are_bounded() {
                 count: 1,
             }
         };
-        send(&mut app, link, player, 100 + i, action);
+        offline_send(&mut app, link, player, 100 + i, action);
     }
     let refused = app
         .world()

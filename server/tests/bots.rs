@@ -122,25 +122,7 @@ fn bots_play_the_economy_loop_and_the_audit_passes() {
         bevy::app::AppExit::Success
     );
 
-    let db = &stack.sidecar.as_ref().unwrap().state.db;
-    let audit = stack.rt.block_on(db.audit()).unwrap();
-    assert!(audit.mismatches.is_empty(), "{audit:?}");
-    for (bot, kinds) in &report.economy_acknowledged {
-        let id = stack
-            .rt
-            .block_on(db.account_by_name(bot))
-            .unwrap()
-            .unwrap()
-            .id;
-        let ledger = stack.rt.block_on(db.ledger_page(id, 500)).unwrap();
-        for (kind, &n) in kinds {
-            let found = ledger.iter().filter(|e| e.kind.as_str() == kind).count() as u64;
-            assert!(
-                found >= n,
-                "{bot}: {n} {kind} acknowledged, {found} in the ledger"
-            );
-        }
-    }
+    assert_acknowledged_in_ledger(&stack, &report);
 }
 
 /// The bots (and so the client's HTTP code) reach an HTTPS sidecar whose certificate comes

@@ -11,7 +11,7 @@ use harvest_server::build_app;
 use harvest_server::config::ShardSettings;
 use harvest_server::plugins::GameContent;
 use harvest_server::plugins::content::ContentReloads;
-use harvest_server::plugins::intents::{Incoming, RequestStats};
+use harvest_server::plugins::intents::RequestStats;
 use harvest_shared::content::CONTENT_FILES;
 use harvest_shared::farming::{FarmAction, Plot};
 use harvest_shared::ids::{AccountId, CropId, ItemId, PlotId};
@@ -37,16 +37,6 @@ fn until(app: &mut App, what: &str, mut done: impl FnMut(&mut App) -> bool) {
         app.update();
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn send<A: harvest_shared::action::Action>(app: &mut App, link: Entity, player: Entity, action: A) {
-    app.world_mut().write_message(Incoming {
-        link,
-        player: Some(player),
-        request_id: 1,
-        action,
-    });
-    app.update();
 }
 
 #[test]
@@ -97,10 +87,11 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
 
     // Played with at once: buy the seed, plant, water, harvest, craft the card.
     let beet_seed = ItemId::new("beet_seed");
-    send(
+    offline_send(
         &mut app,
         link,
         player,
+        1,
         MarketAction::Buy {
             item: beet_seed.clone(),
             count: 1,
@@ -113,19 +104,21 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
             .count(&beet_seed),
         1
     );
-    send(
+    offline_send(
         &mut app,
         link,
         player,
+        1,
         FarmAction::Plant {
             plot: PlotId(0),
             crop: CropId::new("beet"),
         },
     );
-    send(
+    offline_send(
         &mut app,
         link,
         player,
+        1,
         FarmAction::Water { plot: PlotId(0) },
     );
     let Plot::Crop(crop) = &app
@@ -144,10 +137,11 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
     app.world_mut()
         .resource_mut::<harvest_server::plugins::clock::GameClock>()
         .skew = now.until(ripe) + 1;
-    send(
+    offline_send(
         &mut app,
         link,
         player,
+        1,
         FarmAction::Harvest { plot: PlotId(0) },
     );
     assert_eq!(
@@ -157,10 +151,11 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
             .count(&ItemId::new("beet")),
         2
     );
-    send(
+    offline_send(
         &mut app,
         link,
         player,
+        1,
         harvest_shared::crafting::CraftAction::Craft {
             recipe: "card_beet_bear".into(),
         },
@@ -190,7 +185,13 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
         "{r:?}"
     );
     assert_eq!(app.world().resource::<GameContent>().0.version, c.version);
-    send(&mut app, link, player, FarmAction::Till { plot: PlotId(0) });
+    offline_send(
+        &mut app,
+        link,
+        player,
+        1,
+        FarmAction::Till { plot: PlotId(0) },
+    );
     assert_eq!(
         app.world().resource::<RequestStats>().accepted,
         accepted + 1,

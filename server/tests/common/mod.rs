@@ -403,6 +403,48 @@ pub fn stored_holdings(
         .expect("load holdings")
 }
 
+/// Every economy event a bot saw acknowledged is in its ledger (at least as many of each
+/// kind: an event can be committed after the bot stopped listening), and the audit is clean.
+pub fn assert_acknowledged_in_ledger(stack: &Stack, report: &harvest_client::bots::Report) {
+    let db = &stack.sidecar.as_ref().expect("sidecar up").state.db;
+    for (bot, kinds) in &report.economy_acknowledged {
+        let id = stack
+            .rt
+            .block_on(db.account_by_name(bot))
+            .unwrap()
+            .expect("bot account")
+            .id;
+        let ledger = stack.rt.block_on(db.ledger_page(id, 500)).unwrap();
+        for (kind, &n) in kinds {
+            let found = ledger.iter().filter(|e| e.kind.as_str() == kind).count() as u64;
+            assert!(
+                found >= n,
+                "{bot}: {n} {kind} acknowledged, {found} in the ledger"
+            );
+        }
+    }
+    let audit = stack.rt.block_on(db.audit()).unwrap();
+    assert!(audit.mismatches.is_empty(), "{audit:?}");
+}
+
+/// Write one request as the network intake would, and run a frame.
+pub fn offline_send<A: harvest_shared::action::Action>(
+    app: &mut App,
+    link: Entity,
+    player: Entity,
+    request_id: u32,
+    action: A,
+) {
+    app.world_mut()
+        .write_message(harvest_server::plugins::intents::Incoming {
+            link,
+            player: Some(player),
+            request_id,
+            action,
+        });
+    app.update();
+}
+
 /// A CA and a certificate for 127.0.0.1 and localhost signed by it: (ca, cert, key) PEM paths.
 pub fn test_pki(
     dir: &std::path::Path,
