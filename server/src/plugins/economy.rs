@@ -106,7 +106,7 @@ impl Ctx<'_, '_> {
             None => Err(RejectReason::NotReady),
             // Draining: the final snapshot is taken; nothing may change after it.
             Some(_) if !running => Err(RejectReason::NotReady),
-            Some(data) if owed(&*data.0) >= MAX_LEDGER_PER_SAVE => Err(RejectReason::SavePending),
+            Some(data) if owed(&data.0) >= MAX_LEDGER_PER_SAVE => Err(RejectReason::SavePending),
             Some(mut data) => match rule(&mut data, &self.content, self.clock.now) {
                 Ok(applied) => {
                     let (mut p, _, mut farm, mut inv, mut col) = data;
