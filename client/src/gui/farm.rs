@@ -26,11 +26,28 @@ struct HeaderText;
 #[derive(Component)]
 struct Grid;
 
+/// Request ids of this session, shared by every panel (the shard echoes them back).
+#[derive(Resource, Default)]
+pub(super) struct RequestIds(u32);
+
+impl RequestIds {
+    pub fn next(&self) -> u32 {
+        self.0.max(1)
+    }
+    pub fn advance(&mut self) {
+        self.0 = self.0.max(1).wrapping_add(1).max(1);
+    }
+}
+
+/// Show `s` on the status line.
+pub(super) fn set_status(world: &mut World, s: String) {
+    world.resource_mut::<FarmUi>().status = s;
+}
+
 #[derive(Resource)]
 struct FarmUi {
     seed: CropId,
     status: String,
-    next_request: u32,
     built_plots: usize,
     shown_at: f32,
     demo_done: bool,
@@ -86,7 +103,6 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
     commands.insert_resource(FarmUi {
         seed: cheapest,
         status: "Click a plot: till wild soil, plant on tilled soil, water a dry crop, harvest a ripe one.".into(),
-        next_request: 1,
         built_plots: 0,
         shown_at: time.elapsed_secs(),
         demo_done: false,
@@ -124,46 +140,58 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
                     row.spawn(button(marker, label, 170.0));
                 }
             });
+            root.spawn((
+                StatusLine,
+                text("", 16.0, TEXT),
+                Node {
+                    margin: UiRect::bottom(Val::Px(8.0)),
+                    ..default()
+                },
+            ));
             root.spawn(Node {
                 flex_direction: FlexDirection::Row,
                 ..default()
             })
             .with_children(|main| {
-                main.spawn((
-                    Grid,
-                    Node {
-                        display: Display::Grid,
-                        grid_template_columns: RepeatedGridTrack::px(4, 150.0),
-                        row_gap: Val::Px(8.0),
-                        column_gap: Val::Px(8.0),
-                        padding: UiRect::all(Val::Px(8.0)),
-                        ..default()
-                    },
-                    BackgroundColor(PANEL),
-                ));
+                main.spawn(Node {
+                    flex_direction: FlexDirection::Column,
+                    align_self: AlignSelf::FlexStart,
+                    ..default()
+                })
+                .with_children(|left| {
+                    left.spawn((
+                        Grid,
+                        Node {
+                            display: Display::Grid,
+                            grid_template_columns: RepeatedGridTrack::px(4, 118.0),
+                            align_self: AlignSelf::FlexStart,
+                            row_gap: Val::Px(8.0),
+                            column_gap: Val::Px(8.0),
+                            padding: UiRect::all(Val::Px(8.0)),
+                            ..default()
+                        },
+                        BackgroundColor(PANEL),
+                    ));
+                    super::economy::spawn_crafting(left, &content.0);
+                });
                 main.spawn((
                     Node {
                         flex_direction: FlexDirection::Column,
                         margin: UiRect::left(Val::Px(16.0)),
                         padding: UiRect::all(Val::Px(12.0)),
-                        width: Val::Px(260.0),
+                        width: Val::Px(190.0),
+                        align_self: AlignSelf::FlexStart,
                         ..default()
                     },
                     BackgroundColor(PANEL),
-                    children![
-                        text("Inventory", 22.0, RIPE),
-                        (InventoryText, text("", 18.0, TEXT))
-                    ],
-                ));
+                ))
+                .with_children(|side| {
+                    side.spawn(text("Inventory", 22.0, RIPE));
+                    side.spawn((InventoryText, text("", 16.0, TEXT)));
+                    super::economy::spawn_status(side);
+                });
+                super::economy::spawn_market(main, &content.0);
             });
-            root.spawn((
-                StatusLine,
-                text("", 18.0, TEXT),
-                Node {
-                    margin: UiRect::top(Val::Px(10.0)),
-                    ..default()
-                },
-            ));
         });
 }
 
@@ -189,15 +217,15 @@ fn build_grid(
                 Button,
                 PlotButton(i),
                 Node {
-                    width: Val::Px(150.0),
-                    height: Val::Px(90.0),
+                    width: Val::Px(118.0),
+                    height: Val::Px(78.0),
                     justify_content: JustifyContent::Center,
                     align_items: AlignItems::Center,
                     border_radius: BorderRadius::all(Val::Px(6.0)),
                     ..default()
                 },
                 BackgroundColor(SOIL),
-                children![(PlotLabel(i), text("", 16.0, TEXT))],
+                children![(PlotLabel(i), text("", 14.0, TEXT))],
             ));
         }
     });
@@ -404,8 +432,8 @@ fn click_plot(world: &mut World, plot: u16) {
     let seed = world.resource::<FarmUi>().seed.clone();
     match choose(plot, &seed, &(farm, inv), &content) {
         Ok(action) => {
-            let id = world.resource::<FarmUi>().next_request;
-            world.resource_mut::<FarmUi>().next_request += 1;
+            let id = world.resource::<RequestIds>().next();
+            world.resource_mut::<RequestIds>().advance();
             let label = format!("{action:?}");
             if send_request(world, id, action) {
                 world.resource_mut::<FarmUi>().status = format!("Sent: {label}");
@@ -419,6 +447,10 @@ fn click_plot(world: &mut World, plot: u16) {
 fn notices(world: &mut World) {
     let inbox = std::mem::take(&mut world.resource_mut::<Inbox>().notices);
     for n in inbox {
+        world
+            .resource_mut::<super::economy::PendingActions>()
+            .0
+            .remove(&n.request_id);
         world.resource_mut::<FarmUi>().status = match n.result {
             Ok(()) => format!("Done (request {}).", n.request_id),
             Err(e) => format!("Refused: {e}"),
@@ -455,6 +487,15 @@ fn automation(world: &mut World) {
         match shot {
             None if now - shown_at > opts.screenshot_after => {
                 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
+                // The screen must show what it is for before it is captured.
+                let problems = super::economy::check_panels(world);
+                if !problems.is_empty() {
+                    for p in &problems {
+                        error!(problem = %p, "the farm screen is missing something");
+                    }
+                    world.write_message(AppExit::error());
+                    return;
+                }
                 world
                     .spawn(Screenshot::primary_window())
                     .observe(save_to_disk(path.clone()));
@@ -471,6 +512,7 @@ fn automation(world: &mut World) {
 pub(super) fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Connecting), connecting_screen);
     app.add_systems(Update, wait_for_farm.run_if(in_state(Screen::Connecting)));
+    app.init_resource::<RequestIds>();
     app.add_systems(OnEnter(Screen::Farm), setup);
     app.add_systems(
         Update,

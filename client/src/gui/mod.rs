@@ -1,8 +1,10 @@
 //! The windowed game (`harvest`, feature `gui`): a login screen, a connecting screen, and the
-//! farm: a grid of plots you click to plant, water and harvest, a seed picker, and your
-//! inventory. Each click is first checked with the same pure rule the shard uses, so a move
+//! farm: a grid of plots you click to till, plant, water and harvest, a seed picker, your
+//! inventory, cards and pending economy actions, and the market and crafting panels
+//! ([`economy`]). Each click is first checked with the same pure rule the shard uses, so a move
 //! that cannot work says why at once; the shard still decides.
 
+mod economy;
 mod farm;
 mod login;
 mod style;
@@ -64,6 +66,7 @@ impl Plugin for GuiPlugin {
         });
         login::plugin(app);
         farm::plugin(app);
+        economy::plugin(app);
     }
 }
 

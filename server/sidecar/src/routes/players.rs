@@ -53,6 +53,7 @@ pub async fn me(
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     /// How many entries, newest first (1-500, default 50).
     #[param(minimum = 1, maximum = 500)]

@@ -48,6 +48,7 @@ both_backends!(openapi_lists_every_route, |app| {
         ("/v1/auth/logout", "post"),
         ("/v1/play", "post"),
         ("/v1/players/me", "get"),
+        ("/v1/players/me/ledger", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/internal/v1/shards", "post"),
@@ -61,6 +62,13 @@ both_backends!(openapi_lists_every_route, |app| {
         );
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // The ledger's `limit` is an optional query parameter with its range.
+    let limit = &doc["paths"]["/v1/players/me/ledger"]["get"]["parameters"][0];
+    assert_eq!(limit["name"], "limit");
+    assert_eq!(limit["in"], "query");
+    assert_ne!(limit["required"], true);
+    assert_eq!(limit["schema"]["minimum"], 1);
+    assert_eq!(limit["schema"]["maximum"], 500);
     let login = &doc["paths"]["/v1/auth/login"]["post"]["responses"];
     for code in ["200", "401", "422", "429"] {
         assert!(login[code].is_object(), "login {code}");
