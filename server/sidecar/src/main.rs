@@ -23,19 +23,32 @@ struct Cli {
 enum Command {
     /// Check every account's economy: the sum of its ledger equals its holdings, asset by
     /// asset. Prints a report; exits 0 when every account agrees, 1 when any does not (or the
-    /// database cannot be read). Uses --database-url (default: SQLite under --data-dir).
+    /// database cannot be read).
     Audit {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// The database to audit (default: SQLite at DATA_DIR/harvest.db).
+        #[arg(long, env = "HARVEST_DATABASE_URL")]
+        database_url: Option<String>,
+        /// The sidecar's data directory (for the default SQLite database).
+        #[arg(long, env = "HARVEST_DATA_DIR", default_value = "./data")]
+        data_dir: std::path::PathBuf,
     },
 }
 
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
-    if let Some(Command::Audit { json }) = &cli.command {
-        std::process::exit(audit(&cli.sidecar, *json).await);
+    if let Some(Command::Audit {
+        json,
+        database_url,
+        data_dir,
+    }) = &cli.command
+    {
+        let mut cfg = SidecarConfig::for_data_dir(data_dir);
+        cfg.database_url.clone_from(database_url);
+        std::process::exit(audit(&cfg, *json).await);
     }
     telemetry::init(cli.log_format);
     if let Err(e) = run(cli).await {

@@ -115,3 +115,67 @@ fn a_bad_content_dir_is_named() {
         "{err}"
     );
 }
+
+/// `harvest-sidecar audit`: exit 0 when every holding equals its ledger, 1 with a report
+/// naming the account and asset when one does not.
+#[test]
+fn audit_exits_non_zero_on_a_mismatch() {
+    use harvest_sidecar::db::Db;
+    let tmp = tempfile::tempdir().unwrap();
+    let audit = |json: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_harvest-sidecar"));
+        c.arg("audit").arg("--data-dir").arg(tmp.path());
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("sqlite://{}", tmp.path().join("harvest.db").display());
+    let db = rt.block_on(Db::connect(&url)).unwrap();
+    let harvest_sidecar::db::accounts::CreateAccount::Created(id) =
+        rt.block_on(db.create_account("audited", "x", 0)).unwrap()
+    else {
+        panic!("fresh name")
+    };
+    let start = harvest_shared::inventory::Holdings {
+        inventory: harvest_shared::inventory::Inventory {
+            coins: 50,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    rt.block_on(db.take_lease(id, "s", 0, &start)).unwrap();
+
+    let out = audit(false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("audited 1 accounts") && text.contains("every holding"),
+        "{text}"
+    );
+
+    rt.block_on(
+        sqlx::query("UPDATE holdings SET amount = amount + 7 WHERE account_id = $1")
+            .bind(id)
+            .execute(db.pool()),
+    )
+    .unwrap();
+    let out = audit(false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "MISMATCH account {id}: coins: ledger sum 50, holding 57"
+        )),
+        "{text}"
+    );
+    let out = audit(true);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["mismatches"][0]["asset"], "coins");
+    assert_eq!(report["mismatches"][0]["holding"], 57);
+}

@@ -184,6 +184,19 @@ struct HoldingRow {
     amount: i64,
 }
 
+/// What `account` holds, read on `conn` (inside a transaction when it must agree with it).
+pub(crate) async fn holdings_in(
+    conn: &mut AnyConnection,
+    account: i64,
+) -> Result<Holdings, sqlx::Error> {
+    let rows: Vec<HoldingRow> =
+        sqlx::query_as("SELECT asset_kind, asset_id, amount FROM holdings WHERE account_id = $1")
+            .bind(account)
+            .fetch_all(conn)
+            .await?;
+    Ok(to_holdings(rows))
+}
+
 fn to_holdings(rows: Vec<HoldingRow>) -> Holdings {
     let mut h = Holdings::default();
     for r in rows {
@@ -268,13 +281,8 @@ impl Db {
         if opened.is_none() {
             return Ok(None);
         }
-        let rows: Vec<HoldingRow> = sqlx::query_as(
-            "SELECT asset_kind, asset_id, amount FROM holdings WHERE account_id = $1",
-        )
-        .bind(account)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(Some(to_holdings(rows)))
+        let mut conn = self.pool().acquire().await?;
+        holdings_in(&mut conn, account).await.map(Some)
     }
 
     /// The newest `limit` entries of `account`, newest first.
@@ -380,11 +388,6 @@ impl Db {
             mismatches,
         })
     }
-}
-
-/// Holdings as the shard starts with them: from the ledger, or, never opened, the opening.
-pub fn holdings_or(opened: Option<Holdings>, opening: impl FnOnce() -> Holdings) -> Holdings {
-    opened.unwrap_or_else(opening)
 }
 
 /// What a save from before the ledger held (its `inventory` and `collection`), if it says.

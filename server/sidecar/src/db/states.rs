@@ -124,8 +124,8 @@ impl Db {
             .and_then(ledger::legacy_holdings)
             .unwrap_or_else(|| start.clone());
         ledger::open_ledger(&mut tx, account_id, shard_id, &opening, now).await?;
+        let holdings = ledger::holdings_in(&mut tx, account_id).await?;
         tx.commit().await?;
-        let holdings = self.holdings(account_id).await?.unwrap_or(opening);
         Ok(Some(Lease {
             account_id: AccountId(account_id),
             epoch: r.epoch,
@@ -168,7 +168,12 @@ impl Db {
                             sp.commit().await?;
                             (applied, false)
                         }
-                        Err(sqlx::Error::Database(e)) => {
+                        // Only the holdings' CHECK means the entries are wrong; any other
+                        // database error is the database's trouble: the batch fails and the
+                        // shard retries it unchanged.
+                        Err(sqlx::Error::Database(e))
+                            if e.kind() == sqlx::error::ErrorKind::CheckViolation =>
+                        {
                             tracing::error!(account = %s.account_id, error = %e, "the database refused a save's ledger; the save is not applied");
                             sp.rollback().await?;
                             (0, true)
