@@ -5,14 +5,17 @@ import json, sys
 
 prefix, base = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
 bots = json.load(open(prefix + ".bots.json"))
-stats = []
+stats, reloads = [], []
 for line in open(prefix + ".server.log"):
     try:
         ev = json.loads(line)
     except ValueError:
         continue
-    if ev.get("message") == "tick stats" or ev.get("fields", {}).get("message") == "tick stats":
-        stats.append(ev.get("fields", ev))
+    fields = ev.get("fields", ev)
+    if fields.get("message") == "tick stats":
+        stats.append(fields)
+    elif fields.get("message") == "content reloaded":
+        reloads.append(fields)
 # Steady state: windows with (nearly) every bot connected, minus the first (login storm)
 # and the last (bots leaving) of them.
 full = [s for s in stats if s.get("players", 0) >= 0.95 * bots["bots"]] or stats
@@ -25,6 +28,11 @@ out = {
     "shard_cpu_percent": sum(s["cpu_percent"] for s in steady) / max(len(steady), 1),
     "shard_rss_mb": max((s["rss_mb"] for s in steady), default=None),
     "stats_windows": len(steady),
+    # P9: content swapped in during the run, how long each waited (validated) for its frame
+    # boundary, and the longest frame that applied one, against the 50 ms tick.
+    "content_reloads": len(reloads),
+    "content_reload_wait_max_ms": max((r.get("waited_ms", 0) for r in reloads), default=None),
+    "content_reload_tick_max_ms": max((s.get("reload_tick_max_ms", 0) for s in stats), default=None),
     "bots": bots,
 }
 if base:

@@ -42,6 +42,11 @@ struct Cli {
     /// Seconds on the farm screen before the screenshot.
     #[arg(long, default_value_t = 3.0)]
     screenshot_after: f32,
+    /// Play a scripted tour (buy seeds, plant, water, harvest, craft a card; about a minute)
+    /// and save a PNG of each screen into this directory (pending, market, farm, crafting,
+    /// cards), each checked first; exit 1 if a screen misses something.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["screenshot", "demo"])]
+    screenshots: Option<PathBuf>,
 }
 
 fn main() {
@@ -64,6 +69,7 @@ fn main() {
         demo: cli.demo,
         screenshot: cli.screenshot,
         screenshot_after: cli.screenshot_after,
+        screenshots: cli.screenshots,
     };
     let mut app = App::new();
     app.add_plugins(DefaultPlugins.set(WindowPlugin {

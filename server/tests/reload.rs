@@ -83,6 +83,8 @@ fn valid_edits_are_swapped_in_and_broken_ones_refused() {
     });
     let c = app.world().resource::<GameContent>().0.clone();
     assert_ne!(c.version, v0);
+    // Applied at a frame boundary, with its wait recorded (the figure P9 reports).
+    assert!(app.world().resource::<ContentReloads>().last_wait.is_some());
     assert!(c.crop(&CropId::new("beet")).is_some());
 
     // Played with at once: buy the seed, plant, water, harvest, craft the card.

@@ -1,7 +1,9 @@
-//! The economy panels beside the farm: the **market** (prices, buy and sell one), **crafting**
-//! (each recipe with its inputs, fee and output, and a craft button), the **card collection**,
-//! and the **pending** economy actions: sent, applied by the shard, and shown here until the
-//! shard acknowledges them (it does so only once they are saved for good).
+//! The economy beside the farm: a tabbed panel with the **market** (prices, buy and sell
+//! one), **crafting** (each recipe with its inputs, fee and output, and a craft button) and the
+//! **card collection** (every card in content with its stats, how many you own, and the recipe
+//! for the ones you lack), and, under the inventory, the **pending** economy actions: sent,
+//! applied by the shard, and shown until the shard acknowledges them (it does so only once
+//! they are saved for good).
 //!
 //! Every button is checked first with the same pure rule the shard runs, so a move that
 //! cannot work says why at once.
@@ -10,32 +12,63 @@ use super::style::*;
 use super::{ClientContent, Screen};
 use crate::net::send_request;
 use bevy::prelude::*;
-use harvest_shared::content::{Content, RecipeOutput};
+use harvest_shared::content::{CardKind, Content, Effect, RecipeOutput};
 use harvest_shared::crafting::{self, CraftAction, CraftState};
-use harvest_shared::ids::{ItemId, RecipeId};
+use harvest_shared::ids::{CardId, ItemId, RecipeId};
 use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::market::{self, MarketAction, MarketState};
 use harvest_shared::protocol::PlayerInfo;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+/// The panel's pages.
+#[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tab {
+    #[default]
+    Market,
+    Crafting,
+    Cards,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Market, Tab::Crafting, Tab::Cards];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Market => "Market",
+            Tab::Crafting => "Crafting",
+            Tab::Cards => "Cards",
+        }
+    }
+}
+
+/// A button that shows a page.
+#[derive(Component, Clone, Copy)]
+pub struct TabButton(pub Tab);
+/// A page of the panel; only the current tab's is displayed.
+#[derive(Component, Clone, Copy)]
+pub struct TabPage(pub Tab);
 /// One row of the market: an item with a price.
 #[derive(Component)]
 pub struct MarketRow(pub ItemId);
 /// One row of the crafting panel.
 #[derive(Component)]
 pub struct RecipeRow(pub RecipeId);
-/// The collection's text.
+/// One card of the collection page (every card in content, owned or not).
 #[derive(Component)]
-pub struct CollectionText;
+pub struct CardRow(pub CardId);
 /// The pending actions' text.
 #[derive(Component)]
 pub struct PendingText;
 /// The market's heading (says when the zone has no stall).
 #[derive(Component)]
-struct MarketHeading;
+pub struct MarketHeading;
+/// The collection's heading (how many cards are collected).
+#[derive(Component)]
+pub struct CollectionHeading;
 
-#[derive(Component, Clone)]
-enum EconButton {
+/// What an economy button does.
+#[derive(Component, Clone, Debug)]
+pub enum EconButton {
     Buy(ItemId),
     Sell(ItemId),
     Craft(RecipeId),
@@ -106,137 +139,222 @@ fn recipe_label(c: &Content, id: &RecipeId) -> String {
     format!("{}{fee} = {out}", inputs.join(", "))
 }
 
-/// The market column, built once on the farm screen.
-pub(super) fn spawn_market(parent: &mut ChildSpawnerCommands, c: &Content) {
+/// The tabbed panel beside the farm: market, crafting and the card collection, one page each.
+pub(super) fn spawn_panel(parent: &mut ChildSpawnerCommands, c: &Content) {
     parent
         .spawn((
             Node {
                 flex_direction: FlexDirection::Column,
-                margin: UiRect::left(Val::Px(12.0)),
+                margin: UiRect::left(Val::Px(16.0)),
                 padding: UiRect::all(Val::Px(8.0)),
-                width: Val::Px(340.0),
+                width: Val::Px(520.0),
                 align_self: AlignSelf::FlexStart,
                 ..default()
             },
             BackgroundColor(PANEL),
         ))
-        .with_children(|col| {
-            col.spawn((MarketHeading, text("Market", 18.0, RIPE)));
-            for d in c
-                .items
-                .values()
-                .filter(|d| d.buy_price.is_some() || d.sell_price.is_some())
-            {
-                let price = |p: Option<u32>| p.map_or("-".to_owned(), |p| format!("{p}c"));
-                col.spawn((MarketRow(d.id.clone()), row()))
-                    .with_children(|r| {
-                        r.spawn(small(
-                            format!(
-                                "{}  {} / {}",
-                                d.name,
-                                price(d.buy_price),
-                                price(d.sell_price)
-                            ),
-                            TEXT,
-                        ));
-                        r.spawn(Node::default()).with_children(|b| {
-                            if d.buy_price.is_some() {
-                                b.spawn(small_button(EconButton::Buy(d.id.clone()), "Buy"));
-                            }
-                            if d.sell_price.is_some() {
-                                b.spawn(small_button(EconButton::Sell(d.id.clone()), "Sell"));
-                            }
-                        });
-                    });
-            }
+        .with_children(|panel| {
+            panel
+                .spawn(Node {
+                    flex_direction: FlexDirection::Row,
+                    margin: UiRect::bottom(Val::Px(6.0)),
+                    ..default()
+                })
+                .with_children(|tabs| {
+                    for tab in Tab::ALL {
+                        tabs.spawn(button(TabButton(tab), tab.title(), 150.0));
+                    }
+                });
+            page(panel, Tab::Market).with_children(|col| market_page(col, c));
+            page(panel, Tab::Crafting).with_children(|col| crafting_page(col, c));
+            page(panel, Tab::Cards).with_children(|col| cards_page(col, c));
         });
 }
 
-/// The crafting panel (under the plots), built once on the farm screen.
-pub(super) fn spawn_crafting(parent: &mut ChildSpawnerCommands, c: &Content) {
-    parent
-        .spawn((
+fn page<'a>(parent: &'a mut ChildSpawnerCommands, tab: Tab) -> EntityCommands<'a> {
+    parent.spawn((
+        TabPage(tab),
+        Node {
+            flex_direction: FlexDirection::Column,
+            display: if tab == Tab::default() {
+                Display::Flex
+            } else {
+                Display::None
+            },
+            ..default()
+        },
+    ))
+}
+
+fn market_page(col: &mut ChildSpawnerCommands, c: &Content) {
+    col.spawn((MarketHeading, text("Market", 18.0, RIPE)));
+    col.spawn(small("item  buy price / sell price (coins each)", TEXT));
+    for d in c
+        .items
+        .values()
+        .filter(|d| d.buy_price.is_some() || d.sell_price.is_some())
+    {
+        let price = |p: Option<u32>| p.map_or("-".to_owned(), |p| format!("{p}c"));
+        col.spawn((MarketRow(d.id.clone()), row()))
+            .with_children(|r| {
+                r.spawn(small(
+                    format!(
+                        "{}  {} / {}",
+                        d.name,
+                        price(d.buy_price),
+                        price(d.sell_price)
+                    ),
+                    TEXT,
+                ));
+                r.spawn(Node::default()).with_children(|b| {
+                    if d.buy_price.is_some() {
+                        b.spawn(small_button(EconButton::Buy(d.id.clone()), "Buy"));
+                    }
+                    if d.sell_price.is_some() {
+                        b.spawn(small_button(EconButton::Sell(d.id.clone()), "Sell"));
+                    }
+                });
+            });
+    }
+}
+
+fn crafting_page(col: &mut ChildSpawnerCommands, c: &Content) {
+    col.spawn(text("Crafting", 18.0, RIPE));
+    col.spawn(small("inputs + fee = output", TEXT));
+    for r in c.recipes.values() {
+        col.spawn((RecipeRow(r.id.clone()), row()))
+            .with_children(|row| {
+                row.spawn(small(recipe_label(c, &r.id), TEXT));
+                row.spawn(small_button(EconButton::Craft(r.id.clone()), "Craft"));
+            });
+    }
+}
+
+fn cards_page(col: &mut ChildSpawnerCommands, c: &Content) {
+    col.spawn((CollectionHeading, text("Cards", 18.0, RIPE)));
+    for d in c.cards.values() {
+        col.spawn((
+            CardRow(d.id.clone()),
+            small("", TEXT),
             Node {
-                flex_direction: FlexDirection::Column,
-                margin: UiRect::top(Val::Px(10.0)),
-                padding: UiRect::all(Val::Px(8.0)),
+                margin: UiRect::bottom(Val::Px(6.0)),
                 ..default()
             },
-            BackgroundColor(PANEL),
-        ))
-        .with_children(|col| {
-            col.spawn(text("Crafting", 18.0, RIPE));
-            for r in c.recipes.values() {
-                col.spawn((RecipeRow(r.id.clone()), row()))
-                    .with_children(|row| {
-                        row.spawn(small(recipe_label(c, &r.id), TEXT));
-                        row.spawn(small_button(EconButton::Craft(r.id.clone()), "Craft"));
-                    });
-            }
-        });
+        ));
+    }
 }
 
-/// The collection and pending sections, under the inventory.
-pub(super) fn spawn_status(parent: &mut ChildSpawnerCommands) {
-    parent.spawn((
-        text("Cards", 20.0, RIPE),
-        Node {
-            margin: UiRect::top(Val::Px(10.0)),
-            ..default()
-        },
-    ));
-    parent.spawn((CollectionText, small("", TEXT)));
-    parent.spawn((
-        text("Pending", 20.0, RIPE),
-        Node {
-            margin: UiRect::top(Val::Px(10.0)),
-            ..default()
-        },
-    ));
+/// What a card is, for its row: kind, cost, stats, effects and rules text.
+fn card_label(c: &Content, id: &CardId, owned: u32) -> String {
+    let Some(d) = c.card(id) else {
+        return format!("{id} x{owned}");
+    };
+    let body = match d.kind {
+        CardKind::Unit => format!("unit, cost {}, {}/{}", d.cost, d.attack, d.health),
+        CardKind::Spell => format!("spell, cost {}", d.cost),
+    };
+    let effects: Vec<String> = d
+        .effects
+        .iter()
+        .map(|e| match e {
+            Effect::Damage(n) => format!("damage {n}"),
+            Effect::Heal(n) => format!("heal {n}"),
+            Effect::Draw(n) => format!("draw {n}"),
+            Effect::Buff { attack, health } => format!("buff +{attack}/+{health}"),
+            Effect::Summon(u) => format!(
+                "summon {}",
+                c.card(u).map_or(u.as_str(), |s| s.name.as_str())
+            ),
+        })
+        .collect();
+    let mut s = format!("{} x{owned}  ({body})", d.name);
+    if !effects.is_empty() {
+        s.push_str(&format!("  [{}]", effects.join(", ")));
+    }
+    if owned == 0 {
+        let recipe = c
+            .recipes
+            .values()
+            .find(|r| matches!(&r.output, RecipeOutput::Card(k) if k == id));
+        if let Some(r) = recipe {
+            s.push_str(&format!("\n   craft: {}", recipe_label(c, &r.id)));
+        }
+    } else if !d.text.is_empty() {
+        s.push_str(&format!("\n   \"{}\"", d.text));
+    }
+    s
+}
+
+/// The pending list, beside the inventory: always in sight.
+pub(super) fn spawn_pending(parent: &mut ChildSpawnerCommands) {
+    parent.spawn(text("Pending", 20.0, RIPE));
+    parent.spawn(small("economy actions not yet saved", MUTED));
     parent.spawn((PendingText, small("", TEXT)));
 }
 
-/// Refresh the collection, the pending list and the market heading.
-#[allow(clippy::type_complexity)]
-fn render(
-    content: Res<ClientContent>,
-    pending: Res<PendingActions>,
-    player: Query<(&PlayerInfo, Option<&Collection>)>,
-    mut texts: ParamSet<(
-        Query<&mut Text, With<CollectionText>>,
-        Query<&mut Text, With<PendingText>>,
-        Query<&mut Text, With<MarketHeading>>,
-    )>,
-) {
-    let Some((info, col)) = player.iter().next() else {
-        return;
-    };
-    let c = &content.0;
-    let cards = match col {
-        Some(col) if !col.cards.is_empty() => col
-            .cards
-            .iter()
-            .map(|(id, n)| match c.card(id) {
-                Some(d) => format!("{} x{n} ({}: {}/{})", d.name, d.cost, d.attack, d.health),
-                None => format!("{id} x{n}"),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => "(none yet: craft one)".to_owned(),
-    };
-    for mut t in &mut texts.p0() {
-        t.0.clone_from(&cards);
-    }
-    let list = if pending.0.is_empty() {
+/// The pending list's text: one `- ` line per action waiting for its acknowledgement.
+fn pending_list(pending: &PendingActions) -> String {
+    if pending.0.is_empty() {
         "(nothing waiting)".to_owned()
     } else {
         pending
             .0
             .values()
-            .map(|s| format!("… {s}"))
+            .map(|s| format!("- {s}"))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// Redraw the pending list now (the tour captures it in the frame its actions are sent).
+pub(super) fn refresh_pending(world: &mut World) {
+    let list = pending_list(world.resource::<PendingActions>());
+    let mut q = world.query_filtered::<&mut Text, With<PendingText>>();
+    for mut t in q.iter_mut(world) {
+        t.0.clone_from(&list);
+    }
+}
+
+/// Refresh the collection, the pending list, the market heading and which page shows.
+#[allow(clippy::type_complexity)]
+pub(super) fn render(
+    content: Res<ClientContent>,
+    pending: Res<PendingActions>,
+    tab: Res<Tab>,
+    player: Query<(&PlayerInfo, Option<&Collection>)>,
+    mut pages: Query<(&TabPage, &mut Node)>,
+    mut tab_buttons: Query<(&TabButton, &mut BorderColor, &mut Node), Without<TabPage>>,
+    mut texts: ParamSet<(
+        Query<(&CardRow, &mut Text, &mut TextColor)>,
+        Query<&mut Text, With<PendingText>>,
+        Query<&mut Text, With<MarketHeading>>,
+        Query<&mut Text, With<CollectionHeading>>,
+    )>,
+) {
+    for (page, mut node) in &mut pages {
+        node.display = if page.0 == *tab {
+            Display::Flex
+        } else {
+            Display::None
+        };
+    }
+    for (b, mut border, mut node) in &mut tab_buttons {
+        let selected = b.0 == *tab;
+        node.border = UiRect::all(Val::Px(if selected { 3.0 } else { 0.0 }));
+        *border = BorderColor::all(if selected { RIPE } else { BUTTON });
+    }
+    let Some((info, col)) = player.iter().next() else {
+        return;
     };
+    let c = &content.0;
+    let empty = Collection::default();
+    let col = col.unwrap_or(&empty);
+    for (row, mut t, mut color) in &mut texts.p0() {
+        let owned = col.count(&row.0);
+        t.0 = card_label(c, &row.0, owned);
+        color.0 = if owned > 0 { TEXT } else { MUTED };
+    }
+    let list = pending_list(&pending);
     for mut t in &mut texts.p1() {
         t.0.clone_from(&list);
     }
@@ -248,66 +366,83 @@ fn render(
             "Market (no stall in this zone)".into()
         };
     }
+    let owned = c.cards.keys().filter(|k| col.count(k) > 0).count();
+    for mut t in &mut texts.p3() {
+        t.0 = format!("Cards: {owned} of {} collected", c.cards.len());
+    }
 }
 
-/// Handle a press of an economy button: check it locally, send it, list it as pending.
+/// Handle a press of a tab or an economy button (once per press).
 fn clicks(world: &mut World) {
+    let mut tabs = world.query::<(&Interaction, &TabButton)>();
+    if let Some(tab) = tabs
+        .iter(world)
+        .find(|(i, _)| **i == Interaction::Pressed)
+        .map(|(_, t)| t.0)
+    {
+        *world.resource_mut::<Tab>() = tab;
+    }
     let mut q = world.query::<(&Interaction, &EconButton)>();
     let pressed = q
         .iter(world)
         .find(|(i, _)| **i == Interaction::Pressed)
         .map(|(_, b)| b.clone());
     let mut last = world.get_resource_or_insert_with::<LastEconPress>(Default::default);
-    let key = pressed.as_ref().map(label);
+    let key = pressed.as_ref().map(|b| format!("{b:?}"));
     if last.0 == key {
         return;
     }
     last.0 = key;
-    let Some(button) = pressed else {
-        return;
-    };
+    if let Some(button) = pressed
+        && let Err(why) = send_economy(world, &button)
+    {
+        super::farm::set_status(world, format!("Can't: {why}"));
+    }
+}
+
+/// Check `button`'s move with the shard's own rule, send it and list it as pending. Its
+/// request id, or why it cannot be made (or `not connected`).
+pub(super) fn send_economy(world: &mut World, button: &EconButton) -> Result<u32, String> {
     let mut pq = world.query::<(&PlayerInfo, &Inventory, Option<&Collection>)>();
-    let Some((info, inv, col)) = pq
+    let (info, inv, col) = pq
         .iter(world)
         .next()
         .map(|(i, v, c)| (i.clone(), v.clone(), c.cloned().unwrap_or_default()))
-    else {
-        return;
-    };
+        .ok_or("your farm has not arrived yet")?;
     let content = world.resource::<ClientContent>().0.clone();
-    let what = label(&button);
+    check(button, &info, inv, col, &content)?;
+    let what = label(button, &content);
     let id = world.resource::<super::farm::RequestIds>().next();
     world.resource_mut::<super::farm::RequestIds>().advance();
-    let sent = match check(&button, &info, inv, col, &content) {
-        Err(why) => {
-            super::farm::set_status(world, format!("Can't: {why}"));
-            return;
-        }
-        Ok(()) => match button {
-            EconButton::Buy(item) => send_request(world, id, MarketAction::Buy { item, count: 1 }),
-            EconButton::Sell(item) => {
-                send_request(world, id, MarketAction::Sell { item, count: 1 })
-            }
-            EconButton::Craft(recipe) => send_request(world, id, CraftAction::Craft { recipe }),
-        },
+    let sent = match button.clone() {
+        EconButton::Buy(item) => send_request(world, id, MarketAction::Buy { item, count: 1 }),
+        EconButton::Sell(item) => send_request(world, id, MarketAction::Sell { item, count: 1 }),
+        EconButton::Craft(recipe) => send_request(world, id, CraftAction::Craft { recipe }),
     };
-    if sent {
-        world
-            .resource_mut::<PendingActions>()
-            .0
-            .insert(id, what.clone());
-        super::farm::set_status(world, format!("Sent: {what} (pending until saved)"));
+    if !sent {
+        return Err("not connected".into());
     }
+    world
+        .resource_mut::<PendingActions>()
+        .0
+        .insert(id, what.clone());
+    super::farm::set_status(world, format!("Sent: {what} (pending until saved)"));
+    Ok(id)
 }
 
 #[derive(Resource, Default)]
 struct LastEconPress(Option<String>);
 
-fn label(b: &EconButton) -> String {
+/// What a button does, in words, for the status line and the pending list.
+fn label(b: &EconButton, c: &Content) -> String {
+    let item = |i: &ItemId| c.item(i).map_or(i.to_string(), |d| d.name.clone());
     match b {
-        EconButton::Buy(i) => format!("buy 1 {i}"),
-        EconButton::Sell(i) => format!("sell 1 {i}"),
-        EconButton::Craft(r) => format!("craft {r}"),
+        EconButton::Buy(i) => format!("buy 1 {}", item(i)),
+        EconButton::Sell(i) => format!("sell 1 {}", item(i)),
+        EconButton::Craft(r) => format!(
+            "craft {}",
+            c.recipe(r).map_or(r.to_string(), |d| d.name.clone())
+        ),
     }
 }
 
@@ -354,17 +489,17 @@ fn check(
     }
 }
 
-/// For `--screenshot`: do the panels show what they must? The problems, if any.
+/// For `--screenshot`: does the panel hold what it must, on its pages? The problems, if any.
 pub(super) fn check_panels(world: &mut World) -> Vec<String> {
     let c = world.resource::<ClientContent>().0.clone();
     let mut problems = Vec::new();
-    let tradable: std::collections::BTreeSet<ItemId> = c
+    let tradable: BTreeSet<ItemId> = c
         .items
         .values()
         .filter(|d| d.buy_price.is_some() || d.sell_price.is_some())
         .map(|d| d.id.clone())
         .collect();
-    let shown: std::collections::BTreeSet<ItemId> = world
+    let shown: BTreeSet<ItemId> = world
         .query::<&MarketRow>()
         .iter(world)
         .map(|r| r.0.clone())
@@ -374,7 +509,7 @@ pub(super) fn check_panels(world: &mut World) -> Vec<String> {
             "the market shows {shown:?}, content prices {tradable:?}"
         ));
     }
-    let recipes: std::collections::BTreeSet<RecipeId> = world
+    let recipes: BTreeSet<RecipeId> = world
         .query::<&RecipeRow>()
         .iter(world)
         .map(|r| r.0.clone())
@@ -385,30 +520,63 @@ pub(super) fn check_panels(world: &mut World) -> Vec<String> {
             c.recipes.keys()
         ));
     }
-    let tradable = tradable.len();
-    for (what, n) in [
-        (
-            "collection",
-            world.query::<&CollectionText>().iter(world).count(),
-        ),
-        (
-            "pending list",
-            world.query::<&PendingText>().iter(world).count(),
-        ),
-    ] {
-        if n != 1 {
-            problems.push(format!("{what} shown {n} times"));
-        }
+    let cards: BTreeSet<CardId> = world
+        .query::<&CardRow>()
+        .iter(world)
+        .map(|r| r.0.clone())
+        .collect();
+    if cards.iter().ne(c.cards.keys()) {
+        problems.push(format!(
+            "the collection shows {cards:?}, content has {:?}",
+            c.cards.keys()
+        ));
+    }
+    let pending = world.query::<&PendingText>().iter(world).count();
+    if pending != 1 {
+        problems.push(format!("pending list shown {pending} times"));
     }
     let buttons = world.query::<&EconButton>().iter(world).count();
-    if buttons < tradable + c.recipes.len() {
+    if buttons < tradable.len() + c.recipes.len() {
         problems.push(format!("only {buttons} market and crafting buttons"));
     }
     problems
 }
 
+/// The tab whose page is displayed, if exactly one is.
+pub(super) fn displayed_tab(world: &mut World) -> Option<Tab> {
+    let shown: Vec<Tab> = world
+        .query::<(&TabPage, &Node)>()
+        .iter(world)
+        .filter(|(_, n)| n.display != Display::None)
+        .map(|(p, _)| p.0)
+        .collect();
+    match shown[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// The pending list as shown, one line per action.
+pub(super) fn pending_lines(world: &mut World) -> Vec<String> {
+    world
+        .query_filtered::<&Text, With<PendingText>>()
+        .iter(world)
+        .flat_map(|t| t.0.lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|l| l.starts_with("- "))
+        .collect()
+}
+
+/// The collection page's row for `card`, as shown.
+pub(super) fn card_row_text(world: &mut World, card: &CardId) -> Option<String> {
+    world
+        .query::<(&CardRow, &Text)>()
+        .iter(world)
+        .find(|(r, _)| r.0 == *card)
+        .map(|(_, t)| t.0.clone())
+}
+
 pub(super) fn plugin(app: &mut App) {
-    app.init_resource::<PendingActions>();
+    app.init_resource::<PendingActions>().init_resource::<Tab>();
     app.add_systems(
         Update,
         (render, clicks).chain().run_if(in_state(Screen::Farm)),

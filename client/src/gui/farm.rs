@@ -88,7 +88,7 @@ fn connecting_screen(mut commands: Commands) {
             ..default()
         },
         BackgroundColor(BG),
-        children![text("Connecting to your farm…", 28.0, TEXT)],
+        children![text("Connecting to your farm...", 28.0, TEXT)],
     ));
 }
 
@@ -172,25 +172,32 @@ fn setup(mut commands: Commands, content: Res<ClientContent>, time: Res<Time>) {
                         },
                         BackgroundColor(PANEL),
                     ));
-                    super::economy::spawn_crafting(left, &content.0);
-                });
-                main.spawn((
-                    Node {
-                        flex_direction: FlexDirection::Column,
-                        margin: UiRect::left(Val::Px(16.0)),
-                        padding: UiRect::all(Val::Px(12.0)),
-                        width: Val::Px(190.0),
-                        align_self: AlignSelf::FlexStart,
+                    left.spawn(Node {
+                        flex_direction: FlexDirection::Row,
+                        margin: UiRect::top(Val::Px(10.0)),
+                        column_gap: Val::Px(10.0),
                         ..default()
-                    },
-                    BackgroundColor(PANEL),
-                ))
-                .with_children(|side| {
-                    side.spawn(text("Inventory", 22.0, RIPE));
-                    side.spawn((InventoryText, text("", 16.0, TEXT)));
-                    super::economy::spawn_status(side);
+                    })
+                    .with_children(|below| {
+                        let box_node = Node {
+                            flex_direction: FlexDirection::Column,
+                            padding: UiRect::all(Val::Px(12.0)),
+                            width: Val::Px(246.0),
+                            align_self: AlignSelf::FlexStart,
+                            ..default()
+                        };
+                        below
+                            .spawn((box_node.clone(), BackgroundColor(PANEL)))
+                            .with_children(|side| {
+                                side.spawn(text("Inventory", 20.0, RIPE));
+                                side.spawn((InventoryText, text("", 15.0, TEXT)));
+                            });
+                        below
+                            .spawn((box_node, BackgroundColor(PANEL)))
+                            .with_children(super::economy::spawn_pending);
+                    });
                 });
-                super::economy::spawn_market(main, &content.0);
+                super::economy::spawn_panel(main, &content.0);
             });
         });
 }
@@ -417,30 +424,49 @@ fn clicks(world: &mut World) {
     }
     last.0 = pressed_plot;
     if let Some(plot) = pressed_plot {
-        click_plot(world, plot);
+        // A refusal is on the status line.
+        let _ = click_plot(world, plot);
     }
 }
 
 #[derive(Resource, Default)]
 struct LastPress(Option<u16>);
 
-fn click_plot(world: &mut World, plot: u16) {
-    let Some((_, farm, inv)) = my_farm(world) else {
-        return;
-    };
+/// Click on `plot`: check the move it means with the shard's rule and send it. Why not, if
+/// it cannot be made (also shown on the status line).
+pub(super) fn click_plot(world: &mut World, plot: u16) -> Result<(), String> {
+    let (_, farm, inv) = my_farm(world).ok_or("your farm has not arrived yet")?;
     let content = world.resource::<ClientContent>().0.clone();
     let seed = world.resource::<FarmUi>().seed.clone();
-    match choose(plot, &seed, &(farm, inv), &content) {
-        Ok(action) => {
-            let id = world.resource::<RequestIds>().next();
-            world.resource_mut::<RequestIds>().advance();
-            let label = format!("{action:?}");
-            if send_request(world, id, action) {
-                world.resource_mut::<FarmUi>().status = format!("Sent: {label}");
-            }
+    let result = choose(plot, &seed, &(farm, inv), &content).and_then(|action| {
+        let id = world.resource::<RequestIds>().next();
+        world.resource_mut::<RequestIds>().advance();
+        let label = format!("{action:?}");
+        if send_request(world, id, action) {
+            Ok(label)
+        } else {
+            Err("not connected".to_owned())
         }
-        Err(why) => world.resource_mut::<FarmUi>().status = format!("Can't: {why}"),
-    }
+    });
+    world.resource_mut::<FarmUi>().status = match &result {
+        Ok(label) => format!("Sent: {label}"),
+        Err(why) => format!("Can't: {why}"),
+    };
+    result.map(|_| ())
+}
+
+/// Select the seed that clicks on tilled plots plant.
+pub(super) fn select_seed(world: &mut World, crop: CropId) {
+    world.resource_mut::<FarmUi>().seed = crop;
+}
+
+/// Every plot's label as shown, by plot index.
+pub(super) fn plot_labels(world: &mut World) -> std::collections::BTreeMap<u16, String> {
+    world
+        .query::<(&PlotLabel, &Text)>()
+        .iter(world)
+        .map(|(l, t)| (l.0, t.0.clone()))
+        .collect()
 }
 
 /// Show the shard's answers; leave on kick or disconnect.
@@ -480,7 +506,9 @@ fn automation(world: &mut World) {
     if opts.demo && !demo_done && now - shown_at > 1.0 {
         world.resource_mut::<FarmUi>().demo_done = true;
         for plot in 0..3 {
-            click_plot(world, plot);
+            if let Err(why) = click_plot(world, plot) {
+                warn!(plot, %why, "demo move refused");
+            }
         }
     }
     if let Some(path) = &opts.screenshot {
@@ -513,11 +541,13 @@ pub(super) fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Connecting), connecting_screen);
     app.add_systems(Update, wait_for_farm.run_if(in_state(Screen::Connecting)));
     app.init_resource::<RequestIds>();
-    app.add_systems(OnEnter(Screen::Farm), setup);
+    app.add_systems(OnEnter(Screen::Farm), (setup, super::tour::start).chain());
+    // The tour sees the answers `notices` took in and acts before the panels are drawn.
     app.add_systems(
         Update,
-        (build_grid, render, clicks, notices, automation)
+        (build_grid, render, clicks, notices, automation, super::tour::run)
             .chain()
+            .before(super::economy::render)
             .run_if(in_state(Screen::Farm)),
     );
 }

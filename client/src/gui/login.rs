@@ -126,9 +126,9 @@ fn start(form: &mut LoginForm, pending: &mut Pending, opts: &GuiOptions, registe
     }
     form.busy = true;
     form.status = if register {
-        "Registering…".into()
+        "Registering...".into()
     } else {
-        "Logging in…".into()
+        "Logging in...".into()
     };
     let (tx, rx) = crossbeam_channel::bounded(1);
     pending.0 = Some(rx);

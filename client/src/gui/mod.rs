@@ -1,13 +1,15 @@
 //! The windowed game (`harvest`, feature `gui`): a login screen, a connecting screen, and the
 //! farm: a grid of plots you click to till, plant, water and harvest, a seed picker, your
-//! inventory, cards and pending economy actions, and the market and crafting panels
-//! ([`economy`]). Each click is first checked with the same pure rule the shard uses, so a move
-//! that cannot work says why at once; the shard still decides.
+//! inventory and pending economy actions, and a tabbed panel with the market, crafting and
+//! the card collection ([`economy`]). Each click is first checked with the same pure rule the
+//! shard uses, so a move that cannot work says why at once; the shard still decides.
+//! `--screenshots DIR` plays a scripted tour and captures each screen ([`tour`]).
 
 mod economy;
 mod farm;
 mod login;
 mod style;
+mod tour;
 
 use bevy::prelude::*;
 use harvest_shared::content::Content;
@@ -29,6 +31,8 @@ pub struct GuiOptions {
     /// Save a screenshot here `screenshot_after` seconds after the farm shows, then exit.
     pub screenshot: Option<PathBuf>,
     pub screenshot_after: f32,
+    /// Play the scripted tour and save a checked PNG of each screen here, then exit.
+    pub screenshots: Option<PathBuf>,
 }
 
 #[derive(States, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

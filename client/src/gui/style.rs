@@ -13,6 +13,8 @@ pub const GROWING: Color = Color::srgb(0.36, 0.50, 0.22);
 pub const WATERED: Color = Color::srgb(0.22, 0.42, 0.50);
 pub const RIPE: Color = Color::srgb(0.85, 0.62, 0.16);
 pub const TEXT: Color = Color::srgb(0.96, 0.95, 0.90);
+/// Text for what the player does not have yet.
+pub const MUTED: Color = Color::srgb(0.62, 0.64, 0.58);
 pub const DARK_TEXT: Color = Color::srgb(0.10, 0.10, 0.08);
 pub const ERROR: Color = Color::srgb(1.0, 0.55, 0.45);
 

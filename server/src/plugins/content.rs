@@ -22,7 +22,7 @@ use lightyear::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{error, info, warn};
 
 /// Reloads applied and refused since start; the problems of the last refusal.
@@ -31,7 +31,13 @@ pub struct ContentReloads {
     pub applied: u64,
     pub refused: u64,
     pub last_problems: Vec<String>,
+    /// How long the last applied reload waited, validated, for its frame boundary (P9:
+    /// within one tick).
+    pub last_wait: Option<Duration>,
 }
+
+/// A load of the content directory, and when it finished.
+type Loaded = (Instant, Result<Content, ContentErrors>);
 
 /// The content now in force changed (to this version).
 #[derive(Message, Debug, Clone)]
@@ -39,7 +45,7 @@ pub struct ContentChanged(pub String);
 
 /// The watcher's end of the channel.
 #[derive(Resource)]
-struct Watcher(std::sync::Mutex<Receiver<Result<Content, ContentErrors>>>);
+struct Watcher(std::sync::Mutex<Receiver<Loaded>>);
 
 /// Size and modification time of every content file: what the watcher compares.
 fn fingerprint(dir: &Path) -> Vec<Option<(u64, SystemTime)>> {
@@ -53,7 +59,7 @@ fn fingerprint(dir: &Path) -> Vec<Option<(u64, SystemTime)>> {
         .collect()
 }
 
-fn watch(dir: PathBuf, every: Duration, tx: SyncSender<Result<Content, ContentErrors>>) {
+fn watch(dir: PathBuf, every: Duration, tx: SyncSender<Loaded>) {
     let mut seen = fingerprint(&dir);
     loop {
         std::thread::sleep(every);
@@ -68,7 +74,8 @@ fn watch(dir: PathBuf, every: Duration, tx: SyncSender<Result<Content, ContentEr
             continue;
         }
         seen = settled;
-        match tx.try_send(Content::load(&dir)) {
+        let loaded = Content::load(&dir);
+        match tx.try_send((Instant::now(), loaded)) {
             // A result not yet taken: this newer one will come at the next change.
             Ok(()) | Err(TrySendError::Full(_)) => {}
             Err(TrySendError::Disconnected(_)) => return,
@@ -87,7 +94,7 @@ fn apply_reload(
     let Ok(rx) = watcher.0.lock() else {
         return;
     };
-    let Ok(result) = rx.try_recv() else {
+    let Ok((loaded_at, result)) = rx.try_recv() else {
         return;
     };
     let problems: Vec<String> = match result {
@@ -108,7 +115,9 @@ fn apply_reload(
                 .map(|z| format!("zones.ron: zone '{z}' is hosted by this shard and must stay"))
                 .collect();
             if missing.is_empty() {
-                info!(from = %content.0.version, to = %new.version, "content reloaded");
+                let waited = loaded_at.elapsed();
+                info!(from = %content.0.version, to = %new.version, waited_ms = waited.as_secs_f64() * 1e3, "content reloaded");
+                reloads.last_wait = Some(waited);
                 changed.write(ContentChanged(new.version.clone()));
                 content.0 = Arc::new(new);
                 reloads.applied += 1;

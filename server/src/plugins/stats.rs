@@ -1,8 +1,9 @@
 //! Tick statistics: each frame's duration (First → Last), summarised every
 //! `STATS_EVERY` as one structured log event (`harvest::stats`) with tick p50/p99/max, CPU
-//! use of the process, RSS, clients and players. Load runs read these lines; operators get
-//! them in the JSON logs.
+//! use of the process, RSS, clients and players, and the duration of any frame that swapped in
+//! reloaded content (P9). Load runs read these lines; operators get them in the JSON logs.
 
+use super::content::ContentReloads;
 use super::players::Players;
 use bevy::prelude::*;
 use harvest_shared::procstat::{cpu_seconds, p50_p99, rss_mb};
@@ -17,6 +18,10 @@ pub struct TickStats {
     pub window: Vec<f64>,
     window_start: Instant,
     cpu_at_start: f64,
+    /// Content reloads applied so far, and the durations (ms) of the frames that applied one
+    /// since the last summary.
+    reloads_seen: u64,
+    reload_frames: Vec<f64>,
     /// The last summary, for tests and reports.
     pub last: Option<Summary>,
 }
@@ -30,15 +35,27 @@ pub struct Summary {
     pub cpu_percent: f64,
     pub rss_mb: f64,
     pub players: usize,
+    /// Content reloads applied in the window, and the longest frame that applied one.
+    pub reloads: usize,
+    pub reload_tick_max_ms: f64,
 }
 
 fn frame_start(mut s: ResMut<TickStats>) {
     s.frame_start = Instant::now();
 }
 
-fn frame_end(mut s: ResMut<TickStats>, players: Res<Players>) {
+fn frame_end(
+    mut s: ResMut<TickStats>,
+    players: Res<Players>,
+    reloads: Option<Res<ContentReloads>>,
+) {
     let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
     s.window.push(ms);
+    let applied = reloads.map_or(0, |r| r.applied);
+    if applied != s.reloads_seen {
+        s.reloads_seen = applied;
+        s.reload_frames.push(ms);
+    }
     let elapsed = s.window_start.elapsed();
     if elapsed < STATS_EVERY {
         return;
@@ -55,6 +72,8 @@ fn frame_end(mut s: ResMut<TickStats>, players: Res<Players>) {
         cpu_percent: 100.0 * (cpu - s.cpu_at_start) / elapsed.as_secs_f64(),
         rss_mb: rss_mb(),
         players: players.online.len(),
+        reloads: s.reload_frames.len(),
+        reload_tick_max_ms: s.reload_frames.iter().copied().fold(0.0, f64::max),
     };
     tracing::info!(
         target: "harvest::stats",
@@ -65,10 +84,13 @@ fn frame_end(mut s: ResMut<TickStats>, players: Res<Players>) {
         cpu_percent = summary.cpu_percent,
         rss_mb = summary.rss_mb,
         players = summary.players,
+        reloads = summary.reloads,
+        reload_tick_max_ms = summary.reload_tick_max_ms,
         "tick stats"
     );
     s.last = Some(summary);
     s.window.clear();
+    s.reload_frames.clear();
     s.window_start = Instant::now();
     s.cpu_at_start = cpu;
 }
@@ -80,6 +102,8 @@ pub(crate) fn plugin(app: &mut App) {
         window: Vec::with_capacity(256),
         window_start: now,
         cpu_at_start: cpu_seconds(),
+        reloads_seen: 0,
+        reload_frames: Vec::new(),
         last: None,
     });
     app.add_systems(First, frame_start);

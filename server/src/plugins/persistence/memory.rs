@@ -179,11 +179,14 @@ fn opening(start: &Holdings) -> LedgerEntry {
 
 /// Apply entries not seen before, all or nothing: false (and nothing changed) if any holding
 /// would go below zero.
+/// Apply a save's entries all together or not at all: keys already in the ledger (or twice in
+/// the batch) are skipped, and no asset may go below zero on the way. Costs what the batch
+/// touches, not what the ledger holds.
 fn apply(row: &mut Row, entries: &[LedgerEntry]) -> bool {
-    let mut holdings = row.holdings.clone();
-    let mut keys = row.keys.clone();
+    let mut fresh: HashSet<&str> = HashSet::new();
+    let mut touched: BTreeMap<(&'static str, String), i64> = BTreeMap::new();
     for e in entries {
-        if !keys.insert(e.key.clone()) {
+        if row.keys.contains(&e.key) || !fresh.insert(e.key.as_str()) {
             continue;
         }
         let d = &e.delta;
@@ -191,15 +194,16 @@ fn apply(row: &mut Row, entries: &[LedgerEntry]) -> bool {
             .chain(d.items.iter().map(|(k, n)| (("item", k.to_string()), *n)))
             .chain(d.cards.iter().map(|(k, n)| (("card", k.to_string()), *n)));
         for (asset, n) in lines {
-            let h = holdings.entry(asset).or_insert(0);
+            let held = row.holdings.get(&asset).copied().unwrap_or(0);
+            let h = touched.entry(asset).or_insert(held);
             *h += n;
             if *h < 0 {
                 return false;
             }
         }
     }
-    row.holdings = holdings;
-    row.keys = keys;
+    row.keys.extend(fresh.into_iter().map(str::to_owned));
+    row.holdings.extend(touched);
     true
 }
 
