@@ -111,13 +111,18 @@ const PLOTS: u16 = 50;
 const SELL_AT: u32 = 60;
 const BUY_BELOW: u32 = 5;
 
-/// The move a farm needs, looking at up to 8 plots from `cursor`: the bench's player.
+/// A move of the bench's player.
 enum Need {
     Farm(FarmAction),
     Market(MarketAction),
 }
 
+/// The move a farm needs: sell a full stack of produce, else the first of up to 8 plots from
+/// `cursor` that needs something (buying its seeds first when they run low).
 fn need(content: &Content, farm: &Farm, inv: &Inventory, cursor: usize, now: u64) -> Option<Need> {
+    if farm.plots.is_empty() {
+        return None;
+    }
     let now = harvest_shared::time::Tick(now);
     for produce in content.crops.values().map(|c| &c.produce) {
         if inv.count(produce) >= SELL_AT {

@@ -545,7 +545,14 @@ pub(super) fn plugin(app: &mut App) {
     // The tour sees the answers `notices` took in and acts before the panels are drawn.
     app.add_systems(
         Update,
-        (build_grid, render, clicks, notices, automation, super::tour::run)
+        (
+            build_grid,
+            render,
+            clicks,
+            notices,
+            automation,
+            super::tour::run,
+        )
             .chain()
             .before(super::economy::render)
             .run_if(in_state(Screen::Farm)),

@@ -182,7 +182,9 @@ fn check_tab(world: &mut World, want: Tab) -> Vec<String> {
     let mut problems = economy::check_panels(world);
     match economy::displayed_tab(world) {
         Some(t) if t == want => {}
-        other => problems.push(format!("the {want:?} page is not the one displayed ({other:?})")),
+        other => problems.push(format!(
+            "the {want:?} page is not the one displayed ({other:?})"
+        )),
     }
     problems
 }
@@ -203,7 +205,10 @@ pub(super) fn run(world: &mut World) {
         return;
     }
     if now - started > TOUR_LIMIT_SECS {
-        return fail(world, format!("stuck at step {step:?} after {TOUR_LIMIT_SECS} s"));
+        return fail(
+            world,
+            format!("stuck at step {step:?} after {TOUR_LIMIT_SECS} s"),
+        );
     }
     if world.resource::<Tour>().plan.is_none() {
         let content = world.resource::<ClientContent>().0.clone();
