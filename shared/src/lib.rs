@@ -13,6 +13,7 @@
 //! | [`farming`]  | pure farming rules: `FarmAction` and its `apply` over plain data     |
 //! | [`market`]   | the NPC market: `MarketAction` and its `apply`                       |
 //! | [`crafting`] | recipes into items and cards: `CraftAction` and its `apply`          |
+//! | [`duel`]     | card duels: a pure, seeded state machine, deck checks, replays       |
 //! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
 //! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
 //! | [`testing`]  | a small content fixture for tests and benches                        |
@@ -27,6 +28,7 @@ pub mod action;
 pub mod api;
 pub mod content;
 pub mod crafting;
+pub mod duel;
 pub mod farming;
 pub mod ids;
 pub mod inventory;

@@ -1,0 +1,91 @@
+//! The duel rules (`harvest_shared::duel`) on the shipped cards: dealing a duel (two seeded
+//! shuffles and the opening draws), checking and applying one play, listing the legal moves,
+//! and a whole duel from the first card to the end, choosing moves from a fixed sequence.
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use harvest_shared::content::Content;
+use harvest_shared::duel::{Duel, DuelAction, DuelRules, Side};
+use harvest_shared::ids::CardId;
+use harvest_shared::time::Tick;
+use std::hint::black_box;
+
+fn content() -> Content {
+    Content::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/data"))
+        .expect("assets/data loads")
+}
+
+/// A 12-card deck of the shipped cards (units, a summoner, damage, heal and draw).
+fn deck() -> Vec<CardId> {
+    [
+        ("sprout_guard", 3),
+        ("carrot_knight", 3),
+        ("scarecrow", 2),
+        ("harvest_moon", 2),
+        ("ember_seed", 2),
+    ]
+    .into_iter()
+    .flat_map(|(c, n)| std::iter::repeat_n(CardId::new(c), n))
+    .collect()
+}
+
+/// Play to the end: the active side takes its legal move number `picks[i] mod n` (never
+/// conceding). The number of actions taken.
+fn whole_duel(mut d: Duel, content: &Content) -> usize {
+    const PICKS: [usize; 8] = [3, 1, 4, 1, 5, 9, 2, 6];
+    let mut n = 0;
+    while d.outcome.is_none() && n < 10_000 {
+        let side = d.active;
+        let legal: Vec<_> = d
+            .legal_actions(side, content)
+            .into_iter()
+            .filter(|a| *a != DuelAction::Concede)
+            .collect();
+        let action = &legal[PICKS[n % PICKS.len()] % legal.len()];
+        if d.apply(side, action, content, Tick(1_000 + n as u64))
+            .is_err()
+        {
+            break;
+        }
+        n += 1;
+    }
+    n
+}
+
+fn rules(c: &mut Criterion) {
+    let content = content();
+    let rules = DuelRules::default();
+    let decks = || [deck(), deck()];
+    c.bench_function("duel/new", |b| {
+        b.iter(|| Duel::new(black_box(42), rules.clone(), decks(), Tick(1_000)))
+    });
+    let start = Duel::new(42, rules.clone(), decks(), Tick(1_000));
+    // The cheapest card in A's opening hand, played at a legal target if it needs one.
+    let play = start
+        .legal_actions(Side::A, &content)
+        .into_iter()
+        .find(|a| matches!(a, DuelAction::Play { .. }))
+        .unwrap_or(DuelAction::EndTurn);
+    c.bench_function("duel/apply_play", |b| {
+        b.iter_batched_ref(
+            || start.clone(),
+            |d| d.apply(Side::A, black_box(&play), &content, Tick(1_001)),
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("duel/legal_actions", |b| {
+        b.iter(|| black_box(&start).legal_actions(Side::A, &content))
+    });
+    c.bench_function("duel/whole_duel", |b| {
+        b.iter_batched(
+            || start.clone(),
+            |d| whole_duel(d, &content),
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("duel/state_hash", |b| {
+        b.iter(|| black_box(&start).state_hash())
+    });
+}
+
+criterion_group!(benches, rules);
+criterion_main!(benches);
