@@ -35,13 +35,10 @@ fn whole_duel(mut d: Duel, content: &Content) -> usize {
     let mut n = 0;
     while d.outcome.is_none() && n < 10_000 {
         let side = d.active;
-        let legal: Vec<_> = d
-            .legal_actions(side, content)
-            .into_iter()
-            .filter(|a| *a != DuelAction::Concede)
-            .collect();
-        let action = &legal[PICKS[n % PICKS.len()] % legal.len()];
-        if d.apply(side, action, content, Tick(1_000 + n as u64))
+        let Some(action) = d.nth_move(PICKS[n % PICKS.len()], content) else {
+            break;
+        };
+        if d.apply(side, &action, content, Tick(1_000 + n as u64))
             .is_err()
         {
             break;

@@ -775,6 +775,20 @@ impl Duel {
     }
 }
 
+impl Duel {
+    /// The active side's legal move number `n` (modulo how many there are), never conceding:
+    /// a scripted player for bots, benches and tests. `None` once the duel is over.
+    pub fn nth_move(&self, n: usize, content: &Content) -> Option<DuelAction> {
+        let mut moves = self.legal_actions(self.active, content);
+        moves.retain(|a| *a != DuelAction::Concede);
+        if moves.is_empty() {
+            return None;
+        }
+        let i = n % moves.len();
+        Some(moves.swap_remove(i))
+    }
+}
+
 /// Why a replay did not reproduce its record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {

@@ -385,13 +385,9 @@ fn random_duel(seed: u64, picks: &[u16], content: &Content) -> (Duel, Vec<LogEnt
             log.push(LogEntry::Tick { at: now });
         } else {
             let side = d.active;
-            let legal: Vec<_> = d
-                .legal_actions(side, content)
-                .into_iter()
-                .filter(|a| *a != DuelAction::Concede)
-                .collect();
-            let pick = usize::from(picks[i % picks.len()]) % legal.len();
-            let action = legal[pick].clone();
+            let Some(action) = d.nth_move(usize::from(picks[i % picks.len()]), content) else {
+                panic!("the active side has no move in a duel that is not over");
+            };
             d.apply(side, &action, content, now)
                 .unwrap_or_else(|e| panic!("a legal action was refused: {e}"));
             log.push(LogEntry::Act {
