@@ -1,6 +1,7 @@
 //! A small, complete content set for tests and benches, independent of what designers ship
 //! in `assets/data`: two zones (one with a market), one crop, a material, a fertilizer, a card
-//! and its recipe. Water lasts 60 ticks; crop `a` needs 100 and withers after 300 dry.
+//! and its recipe, and small duel rules (3-card decks). Water lasts 60 ticks; crop `a` needs
+//! 100 and withers after 300 dry.
 
 use crate::content::Content;
 use std::collections::BTreeMap;
@@ -39,6 +40,10 @@ pub fn fixture_files() -> BTreeMap<String, String> {
         (
             "economy.ron",
             r#"(start_zone: "z", start_coins: 20, start_items: {"seed_a": 2}, water_ticks: 60, expansion: (plots: 2, prices: [30, 60]))"#,
+        ),
+        (
+            "duel.ron",
+            r#"(deck_size: 3, max_copies: 3, hero_health: 10, starting_hand: 2, max_hand: 6, max_energy: 5, max_board: 3, turn_ticks: 200, max_turns: 20)"#,
         ),
     ]
     .into_iter()

@@ -143,6 +143,44 @@ pub struct ZoneDef {
     pub market: bool,
 }
 
+/// The numbers card duels are played with (`duel.ron`). A duel keeps the rules it started
+/// with, so a reload changes only the duels that start after it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuelRules {
+    /// Cards in a deck, exactly.
+    pub deck_size: u8,
+    /// Copies of one card a deck may hold.
+    pub max_copies: u8,
+    pub hero_health: u16,
+    pub starting_hand: u8,
+    /// Cards drawn into a full hand are burned.
+    pub max_hand: u8,
+    pub max_energy: u8,
+    /// Units one side may have on the board.
+    pub max_board: u8,
+    /// A turn ends by itself after this many world ticks.
+    pub turn_ticks: u32,
+    /// The duel is a draw once this many turns (both sides' together) have been played.
+    pub max_turns: u16,
+}
+
+impl Default for DuelRules {
+    fn default() -> Self {
+        DuelRules {
+            deck_size: 12,
+            max_copies: 3,
+            hero_health: 20,
+            starting_hand: 3,
+            max_hand: 8,
+            max_energy: 10,
+            max_board: 5,
+            turn_ticks: 600,
+            max_turns: 60,
+        }
+    }
+}
+
 /// Economy constants (`economy.ron`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +215,7 @@ pub struct Content {
     pub cards: BTreeMap<CardId, CardDef>,
     pub zones: BTreeMap<ZoneId, ZoneDef>,
     pub economy: Economy,
+    pub duel: DuelRules,
     /// Short hash of every content file; shards, the sidecar and clients compare it.
     pub version: String,
 }

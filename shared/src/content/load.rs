@@ -6,7 +6,7 @@
 //! validator collects every problem it finds, so a designer sees all their mistakes at once,
 //! each as `file:line:column: entry 'id': field 'name': reason`.
 
-use super::defs::{CardDef, Content, CropDef, Economy, ItemDef, RecipeDef, ZoneDef};
+use super::defs::{CardDef, Content, CropDef, DuelRules, Economy, ItemDef, RecipeDef, ZoneDef};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -211,6 +211,7 @@ content_kinds! {
     cards: Vec<CardDef> = "cards.ron",
     zones: Vec<ZoneDef> = "zones.ron",
     economy: Economy = "economy.ron",
+    duel: DuelRules = "duel.ron",
 }
 
 impl Content {

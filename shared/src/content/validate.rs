@@ -3,7 +3,7 @@
 //! not just the first.
 
 use super::defs::{
-    CardDef, CardKind, Content, CropDef, Economy, Effect, ItemDef, ItemKind, RecipeDef,
+    CardDef, CardKind, Content, CropDef, DuelRules, Economy, Effect, ItemDef, ItemKind, RecipeDef,
     RecipeOutput, ZoneDef,
 };
 use super::load::{ContentError, Raw};
@@ -101,6 +101,7 @@ pub(crate) fn build(raw: Raw, version: String, errors: &mut Vec<ContentError>) -
         cards: index(p, "cards.ron", raw.cards, |d| &d.id, |d| &d.name, false),
         zones: index(p, "zones.ron", raw.zones, |d| &d.id, |d| &d.name, true),
         economy: raw.economy,
+        duel: raw.duel,
         version,
     };
     for d in content.items.values() {
@@ -119,6 +120,7 @@ pub(crate) fn build(raw: Raw, version: String, errors: &mut Vec<ContentError>) -
         zone(p, &content.economy, d);
     }
     economy(p, &content);
+    duel(p, &content.duel, content.cards.len());
     // Sanity tolerates dangling ids (they count as unobtainable), so it always runs: a
     // designer sees every problem at once.
     super::sanity::check(p, &content);
@@ -314,6 +316,43 @@ fn zone(p: &mut Problems<'_>, e: &Economy, d: &ZoneDef) {
             id,
             "farm_plots",
             format!("with every expansion in economy.ron a farm here would have {most} plots; the most is {MAX_FARM_PLOTS}"),
+        );
+    }
+}
+
+/// Upper bound on a deck's size, a hand, a board or a duel's energy.
+pub const MAX_DUEL_COUNT: u8 = 60;
+
+fn duel(p: &mut Problems<'_>, d: &DuelRules, cards: usize) {
+    const F: &str = "duel.ron";
+    const E: &str = "duel";
+    p.range(F, E, "deck_size", d.deck_size, 1, MAX_DUEL_COUNT);
+    p.range(F, E, "max_copies", d.max_copies, 1, MAX_DUEL_COUNT);
+    p.range(F, E, "hero_health", d.hero_health, 1, MAX_CARD_STAT);
+    p.range(F, E, "max_hand", d.max_hand, 1, MAX_DUEL_COUNT);
+    p.range(
+        F,
+        E,
+        "starting_hand",
+        d.starting_hand,
+        0,
+        d.max_hand.min(d.deck_size),
+    );
+    p.range(F, E, "max_energy", d.max_energy, 1, MAX_CARD_COST);
+    p.range(F, E, "max_board", d.max_board, 1, MAX_DUEL_COUNT);
+    // At least a second, at most an hour.
+    p.range(F, E, "turn_ticks", d.turn_ticks, 20, 72_000);
+    p.range(F, E, "max_turns", d.max_turns, 2, 1_000);
+    let most = cards.saturating_mul(usize::from(d.max_copies));
+    if most < usize::from(d.deck_size) {
+        p.add(
+            F,
+            E,
+            "deck_size",
+            format!(
+                "cards.ron's {cards} different cards × max_copies {} = at most {most} cards: a deck of {} cannot be built",
+                d.max_copies, d.deck_size
+            ),
         );
     }
 }

@@ -28,48 +28,14 @@ mod deck;
 
 pub use deck::{DeckError, deck_hash, validate_deck};
 
+pub use crate::content::DuelRules;
+
 use crate::content::{CardKind, Content, Effect};
 use crate::farming::splitmix64;
 use crate::ids::CardId;
 use crate::time::Tick;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-
-/// The numbers a duel is played with (designer data).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DuelRules {
-    /// Cards in a deck, exactly.
-    pub deck_size: u8,
-    /// Copies of one card a deck may hold.
-    pub max_copies: u8,
-    pub hero_health: u16,
-    pub starting_hand: u8,
-    /// Cards drawn into a full hand are burned.
-    pub max_hand: u8,
-    pub max_energy: u8,
-    /// Units one side may have on the board.
-    pub max_board: u8,
-    /// A turn ends by itself after this many world ticks.
-    pub turn_ticks: u32,
-    /// The duel is a draw once this many turns (both sides' together) have been played.
-    pub max_turns: u16,
-}
-
-impl Default for DuelRules {
-    fn default() -> Self {
-        DuelRules {
-            deck_size: 12,
-            max_copies: 3,
-            hero_health: 20,
-            starting_hand: 3,
-            max_hand: 8,
-            max_energy: 10,
-            max_board: 5,
-            turn_ticks: 600,
-            max_turns: 60,
-        }
-    }
-}
 
 /// One of the two duelists. `A` moves first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
