@@ -23,8 +23,10 @@
 //! [`Duel::apply`] runs it only after that check: an illegal action leaves the state exactly as
 //! it was and says why ([`DuelError`]). What a duelist may see is [`Duel::view`]: their own
 //! hand, the opponent's hand as a count, both boards, and the decks as counts only.
+//! Ratings after a duel are Glicko-2 ([`rating`], which says why).
 
 mod deck;
+pub mod rating;
 
 pub use deck::{DeckError, deck_hash, validate_deck};
 
