@@ -26,6 +26,7 @@
 //! Ratings after a duel are Glicko-2 ([`rating`], which says why).
 
 mod deck;
+pub mod policy;
 pub mod rating;
 
 pub use deck::{DeckError, deck_hash, validate_deck};

@@ -480,6 +480,48 @@ fn a_replay_that_does_not_reproduce_its_record_is_refused() {
     );
 }
 
+#[test]
+fn the_sensible_bot_beats_a_random_one_and_only_plays_legal_moves() {
+    let c = content();
+    let deck = ids(&[
+        "x", "ogre", "wall", "bolt", "mend", "might", "caller", "ogre",
+    ]);
+    let rules = DuelRules {
+        deck_size: 8,
+        max_turns: 40,
+        ..DuelRules::default()
+    };
+    let mut sensible_wins = 0;
+    let games = 40u64;
+    for seed in 0..games {
+        // The sensible bot plays A in even games and B in odd ones.
+        let sensible = if seed % 2 == 0 { Side::A } else { Side::B };
+        let mut d = Duel::new(seed, rules.clone(), [deck.clone(), deck.clone()], T0);
+        for step in 0..5_000usize {
+            if d.outcome.is_some() {
+                break;
+            }
+            let side = d.active;
+            let action = if side == sensible {
+                policy::sensible_move(&d, &c, T0)
+            } else {
+                d.nth_move(step.wrapping_mul(2_654_435_761) >> 7, &c)
+            };
+            let action = action.expect("a move while the duel is on");
+            d.apply(side, &action, &c, T0)
+                .unwrap_or_else(|e| panic!("the bot chose an illegal move: {e}"));
+        }
+        if d.outcome == Some(Outcome::Won(sensible)) {
+            sensible_wins += 1;
+        }
+    }
+    // A bot no better than chance would win about half.
+    assert!(
+        sensible_wins >= 30,
+        "sensible bot won {sensible_wins} of {games}"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
