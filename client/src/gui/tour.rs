@@ -143,7 +143,8 @@ fn shoot(world: &mut World, name: &str, problems: Vec<String>) -> bool {
     true
 }
 
-fn economy(world: &mut World, button: EconButton, times: u32) -> Result<(), String> {
+/// Press `button` `times` times (each checked and sent like a click).
+fn press(world: &mut World, button: EconButton, times: u32) -> Result<(), String> {
     for _ in 0..times {
         economy::send_economy(world, &button)?;
     }
@@ -270,7 +271,7 @@ fn step_once(
     match (step, acted) {
         (Step::BuySeeds, _) => {
             *world.resource_mut::<Tab>() = Tab::Market;
-            if let Err(e) = economy(world, EconButton::Buy(plan.seed.clone()), u32::from(PLOTS)) {
+            if let Err(e) = press(world, EconButton::Buy(plan.seed.clone()), u32::from(PLOTS)) {
                 fail(world, format!("step {step:?}: {e}"));
                 return Progress::Wait;
             }
@@ -328,7 +329,7 @@ fn step_once(
         }
         (Step::Harvested, false) if inv.count(&plan.produce) >= plan.produce_needed => {
             *world.resource_mut::<Tab>() = Tab::Crafting;
-            let r = economy(world, EconButton::Craft(plan.material_recipe.clone()), 2);
+            let r = press(world, EconButton::Craft(plan.material_recipe.clone()), 2);
             act(world, r)
         }
         (Step::Harvested, true) if idle && inv.count(&plan.material) >= 2 => {
@@ -337,7 +338,7 @@ fn step_once(
             Progress::Next(Step::Twine)
         }
         (Step::Twine, false) => {
-            let r = economy(world, EconButton::Craft(plan.card_recipe.clone()), 1);
+            let r = press(world, EconButton::Craft(plan.card_recipe.clone()), 1);
             act(world, r)
         }
         (Step::Twine, true) if idle && col.count(&plan.card) >= 1 => {
