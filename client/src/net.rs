@@ -263,8 +263,14 @@ impl NetClient {
 
     /// This player's card collection, once replicated.
     pub fn collection(&mut self) -> Option<Collection> {
+        self.replicated::<Collection>()
+    }
+
+    /// A replicated component this client sees once (its `Decks`, `ArenaStatus`, `DuelSeat`,
+    /// or the `DuelBoard` of its duel: a client is sent no other player's).
+    pub fn replicated<T: Component + Clone>(&mut self) -> Option<T> {
         let world = self.app.world_mut();
-        let mut q = world.query::<&Collection>();
+        let mut q = world.query::<&T>();
         q.iter(world).next().cloned()
     }
 

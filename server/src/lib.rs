@@ -1,7 +1,7 @@
 //! # harvest_server — the zone shard
 //!
-//! A headless Bevy app with a fixed tick that runs farming, the market and crafting
-//! authoritatively and replicates each player's farm and holdings to that player over UDP with
+//! A headless Bevy app with a fixed tick that runs farming, the market, crafting and card
+//! duels authoritatively and replicates each player's farm and holdings to that player over UDP with
 //! lightyear (netcode connect tokens, encrypted).
 //!
 //! Layout:
@@ -10,6 +10,7 @@
 //! |--------------------|-------------------------------------------------------------------|
 //! | [`config`]         | the clap `ShardConfig` and its resolved form [`ShardSettings`]    |
 //! | [`content_check`]  | `harvest-server content check`: the designers' validator          |
+//! | [`replay`]         | `harvest-server replay MATCH_ID`: re-simulate and check a duel    |
 //! | [`sidecar_client`] | the HTTP client for the sidecar's `/internal` routes              |
 //! | [`plugins`]        | one Bevy plugin per feature, ordered by [`plugins::TickSet`]      |
 //!
@@ -25,6 +26,7 @@
 pub mod config;
 pub mod content_check;
 pub mod plugins;
+pub mod replay;
 pub mod sidecar_client;
 
 pub use config::{ShardConfig, ShardSettings};

@@ -44,6 +44,38 @@ enum Command {
     /// Tools for the designers' content files.
     #[command(subcommand)]
     Content(ContentCommand),
+    /// Re-simulate a recorded duel from its seed, decks and log and check that it reproduces
+    /// the recorded result and final-state hash. Reads the record from the sidecar given by
+    /// --sidecar-url (with the shard's service secret), or else from the one-machine stack's
+    /// database (--database-url, default DATA_DIR/harvest.db). Cards' numbers come from
+    /// --content-dir. Exits 0 when verified, 1 on a mismatch, 2 when the record cannot be read.
+    Replay {
+        /// The match id (from `GET /v1/matches` or the shard's `duel started` log line).
+        match_id: String,
+        /// Print a JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        from: ReplaySource,
+    },
+}
+
+/// Where `replay` reads from (each defaults to the shard's own setting).
+#[derive(clap::Args)]
+struct ReplaySource {
+    /// The sidecar's internal URL (default: HARVEST_SIDECAR_URL; without one, the database).
+    #[arg(long)]
+    sidecar_url: Option<String>,
+    /// The database of the one-machine stack (default: HARVEST_DATABASE_URL, else SQLite at
+    /// DATA_DIR/harvest.db).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// The one-machine stack's data directory (default: HARVEST_DATA_DIR, else ./data).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// The content to replay with (default: HARVEST_CONTENT_DIR, else ./assets/data).
+    #[arg(long)]
+    content_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +98,14 @@ fn main() {
         let dir = dir.as_ref().unwrap_or(&cli.shard.content_dir);
         std::process::exit(harvest_server::content_check::run(dir, *json));
     }
+    if let Some(Command::Replay {
+        match_id,
+        json,
+        from,
+    }) = &cli.command
+    {
+        std::process::exit(replay(&cli, from, match_id, *json));
+    }
     telemetry::init(cli.log_format);
     match run(cli) {
         Ok(code) => std::process::exit(code),
@@ -74,6 +114,85 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// `harvest-server replay`: fetch, verify, report. The exit code says what happened.
+fn replay(cli: &Cli, from: &ReplaySource, match_id: &str, json: bool) -> i32 {
+    let dir = from.content_dir.as_ref().unwrap_or(&cli.shard.content_dir);
+    let content = match harvest_shared::content::Content::load(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "harvest-server replay: cannot load content from {}:\n{e}",
+                dir.display()
+            );
+            return 2;
+        }
+    };
+    let record = match fetch_record(cli, from, match_id) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            eprintln!("harvest-server replay: no match '{match_id}' is recorded");
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("harvest-server replay: cannot read match '{match_id}': {e:#}");
+            return 2;
+        }
+    };
+    let report = harvest_server::replay::verify(&record, &content);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{report}");
+    }
+    if report.verified { 0 } else { 1 }
+}
+
+fn fetch_record(
+    cli: &Cli,
+    from: &ReplaySource,
+    match_id: &str,
+) -> anyhow::Result<Option<harvest_shared::api::MatchRecord>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Some(url) = from.sidecar_url.as_ref().or(cli.sidecar_url.as_ref()) {
+        let settings = cli.shard.resolve()?;
+        let link = settings
+            .sidecar
+            .context("a service secret is needed to read match records")?;
+        let client = harvest_server::sidecar_client::SidecarClient::new(
+            url,
+            &link.service_secret,
+            link.ca_cert.as_deref(),
+        )?;
+        return match rt.block_on(client.match_record(match_id)) {
+            Ok(r) => Ok(Some(r)),
+            Err(harvest_server::sidecar_client::SidecarError::Rejected { status: 404, .. }) => {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    #[cfg(feature = "embedded-sidecar")]
+    {
+        let data_dir = from.data_dir.as_ref().unwrap_or(&cli.shard.data_dir);
+        let mut cfg = harvest_sidecar::SidecarConfig::for_data_dir(data_dir);
+        cfg.database_url = from.database_url.clone().or(cli.database_url.clone());
+        let url = cfg.effective_database_url();
+        rt.block_on(async {
+            let db = harvest_sidecar::db::Db::connect(&url).await?;
+            let record = db.match_record(match_id).await;
+            db.close().await;
+            Ok(record?)
+        })
+    }
+    #[cfg(not(feature = "embedded-sidecar"))]
+    anyhow::bail!("--sidecar-url is required (this build has no in-process sidecar)")
 }
 
 /// Prints where clients should point once the UDP port is known.

@@ -7,8 +7,8 @@
 //! fix.
 
 use harvest_shared::api::{
-    Lease, LeaseRequest, PlayerSave, SaveBatch, SaveBatchResponse, SaveResult, ShardRegistered,
-    ShardRegistration,
+    Lease, LeaseRequest, MatchRecord, MatchReport, MatchSettled, PlayerSave, SaveBatch,
+    SaveBatchResponse, SaveResult, ShardRegistered, ShardRegistration,
 };
 use harvest_shared::ids::AccountId;
 use std::path::Path;
@@ -125,6 +125,18 @@ impl SidecarClient {
             shard_id: shard_id.to_owned(),
         };
         self.send(self.http.post(url).json(&body), None).await
+    }
+
+    /// Record a finished duel; a repeat of a recorded match returns the stored result.
+    pub async fn record_match(&self, report: &MatchReport) -> Result<MatchSettled, SidecarError> {
+        let url = format!("{}/internal/v1/matches", self.base);
+        self.send(self.http.post(url).json(report), None).await
+    }
+
+    /// A recorded match, whole (for replays).
+    pub async fn match_record(&self, match_id: &str) -> Result<MatchRecord, SidecarError> {
+        let url = format!("{}/internal/v1/matches/{match_id}", self.base);
+        self.send(self.http.get(url), None).await
     }
 
     /// One batch of compare-and-swap saves.

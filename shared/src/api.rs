@@ -2,7 +2,13 @@
 //! routes for shards (`/internal/v1/...`). Sidecar, shard and client all use these types, so a
 //! field renamed here is renamed everywhere at once.
 
+use crate::content::DuelRules;
+use crate::duel::rating::Rating;
+use crate::duel::view::Result3;
+use crate::duel::{LogEntry, Outcome};
 use crate::farming::FarmSummary;
+use crate::ids::CardId;
+use crate::time::Tick;
 use crate::ids::{AccountId, ZoneId};
 use crate::inventory::{Collection, Holdings, Inventory};
 use crate::ledger::{Delta, EntryKind};
@@ -195,6 +201,9 @@ pub struct Lease {
     pub state: Option<PlayerState>,
     /// What the player holds: the sum of their ledger (opened at their first lease).
     pub holdings: Holdings,
+    /// The player's duel rating (a new player's when they have never duelled).
+    #[serde(default)]
+    pub rating: Rating,
 }
 
 /// One change of holdings, as the shard records it: committed with the save that carries it,
@@ -355,6 +364,162 @@ pub struct SaveBatchResponse {
     pub results: Vec<SaveResult>,
 }
 
+/// The longest duel log a match record holds (a duel is capped at `max_turns` ≤ 1000 turns of
+/// a few moves each; a log past this is refused).
+pub const MAX_MATCH_LOG: usize = 20_000;
+/// The most matches or leaderboard rows one page returns.
+pub const MAX_PAGE: i64 = 100;
+
+/// A finished duel, as its shard reports it (`POST /internal/v1/matches`). Everything a replay
+/// needs: both decks, the seed, the rules and the full log, with the outcome and the hash of the
+/// final state that the replay must reproduce.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchReport {
+    /// Unique per match (the shard's id and a random part); a repeat of a recorded id is
+    /// answered with the stored result.
+    #[schema(min_length = 1, max_length = 64)]
+    pub match_id: String,
+    pub shard_id: String,
+    /// Side A's and side B's accounts.
+    pub players: [AccountId; 2],
+    pub decks: [Vec<CardId>; 2],
+    pub deck_hashes: [String; 2],
+    pub seed: u64,
+    pub rules: DuelRules,
+    /// The content version the duel was played with (its cards' numbers).
+    pub content_version: String,
+    pub started: Tick,
+    #[schema(max_items = 20000)]
+    pub log: Vec<LogEntry>,
+    pub outcome: Outcome,
+    pub final_hash: String,
+    /// Coins paid to side A and side B through the ledger with the record.
+    pub rewards: [u32; 2],
+}
+
+impl MatchReport {
+    /// What is wrong with this report, if anything: (field, reason). Checked by whoever
+    /// records it, before anything is written.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let id_ok = (1..=MAX_MATCH_ID).contains(&self.match_id.len())
+            && self
+                .match_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !id_ok {
+            return Some((
+                "match_id",
+                format!("1-{MAX_MATCH_ID} characters of A-Z, a-z, 0-9, '-', '_' and '.'"),
+            ));
+        }
+        if self.players[0] == self.players[1] {
+            return Some(("players", "a player cannot duel themselves".into()));
+        }
+        if self.log.len() > MAX_MATCH_LOG {
+            return Some(("log", format!("at most {MAX_MATCH_LOG} entries")));
+        }
+        for i in 0..2 {
+            if self.decks[i].len() > crate::duel::deck::MAX_DECK_CARDS {
+                return Some(("decks", "a deck holds at most 60 cards".into()));
+            }
+            if crate::duel::deck_hash(&self.decks[i]) != self.deck_hashes[i] {
+                return Some(("deck_hashes", format!("deck {i}'s hash does not match its cards")));
+            }
+            if self.rewards[i] > crate::content::validate::MAX_PRICE {
+                return Some(("rewards", "a reward is at most 1000000 coins".into()));
+            }
+        }
+        if self.content_version.len() > 64 || self.final_hash.len() > 128 {
+            return Some(("content_version", "content_version and final_hash are short hashes".into()));
+        }
+        None
+    }
+
+    /// What recording this match decides, given both ratings before it: Glicko-2, one duel as
+    /// one rating period for both duelists.
+    pub fn settle(&self, before: [Rating; 2]) -> MatchSettled {
+        let score_a = Result3::of(self.outcome, crate::duel::Side::A).score();
+        let (a, b) = crate::duel::rating::after_duel(before[0], before[1], score_a);
+        MatchSettled {
+            match_id: self.match_id.clone(),
+            ratings_before: before,
+            ratings_after: [a, b],
+            rewards: self.rewards,
+        }
+    }
+
+    /// The ledger key of a side's reward (unique per account and match).
+    pub fn reward_key(&self) -> String {
+        format!("duel:{}", self.match_id)
+    }
+}
+
+/// The longest match id.
+pub const MAX_MATCH_ID: usize = 48;
+
+/// What recording a match decided: both ratings before and after, and the rewards paid.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchSettled {
+    pub match_id: String,
+    pub ratings_before: [Rating; 2],
+    pub ratings_after: [Rating; 2],
+    pub rewards: [u32; 2],
+}
+
+/// A stored match: the report, what recording it decided, and when (`GET
+/// /internal/v1/matches/{id}`, used by `harvest-server replay`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchRecord {
+    pub report: MatchReport,
+    pub settled: MatchSettled,
+    /// Unix seconds.
+    pub ended_at: i64,
+}
+
+/// One match in a player's history (`GET /v1/matches`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchSummary {
+    pub match_id: String,
+    pub opponent: AccountId,
+    pub opponent_name: String,
+    pub result: Result3,
+    pub rating_before: f64,
+    pub rating_after: f64,
+    pub reward: u32,
+    /// Unix seconds.
+    pub ended_at: i64,
+}
+
+/// `GET /v1/matches`: newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MatchesPage {
+    pub matches: Vec<MatchSummary>,
+}
+
+/// One row of the leaderboard. Players are ranked by `score`, the conservative rating
+/// (`rating - 2 × deviation`): a player must have played enough for the system to be sure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeaderboardEntry {
+    /// 1 is the best.
+    pub rank: i64,
+    pub account_id: AccountId,
+    pub name: String,
+    pub rating: f64,
+    pub deviation: f64,
+    pub score: f64,
+    pub wins: i64,
+    pub losses: i64,
+    pub draws: i64,
+}
+
+/// `GET /v1/leaderboard`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Leaderboard {
+    pub entries: Vec<LeaderboardEntry>,
+    /// Players with a rating.
+    pub total: i64,
+}
+
 /// Netcode user data layout: bytes 0..8 hold the account id (little endian).
 pub fn encode_user_data(account: AccountId) -> [u8; 256] {
     let mut ud = [0u8; 256];
@@ -370,7 +535,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0004;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0005;
 
 #[cfg(test)]
 mod tests {
@@ -385,6 +550,7 @@ mod tests {
             state: PlayerState {
                 zone: ZoneId::new("z"),
                 farm: Default::default(),
+                decks: Default::default(),
             },
             ledger: Vec::new(),
             release: false,

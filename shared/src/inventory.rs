@@ -57,7 +57,9 @@ impl Holdings {
                 coins: content.economy.start_coins,
                 items: content.economy.start_items.clone(),
             },
-            collection: Collection::default(),
+            collection: Collection {
+                cards: content.economy.start_cards.clone(),
+            },
         }
     }
 }

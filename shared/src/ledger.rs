@@ -75,6 +75,8 @@ pub enum EntryKind {
     Buy,
     Sell,
     Craft,
+    /// Coins for a finished duel, paid by the sidecar with the match record.
+    DuelReward,
 }
 
 impl EntryKind {
@@ -97,6 +99,7 @@ impl EntryKind {
             EntryKind::Buy => "buy",
             EntryKind::Sell => "sell",
             EntryKind::Craft => "craft",
+            EntryKind::DuelReward => "duel_reward",
         }
     }
 }

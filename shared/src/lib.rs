@@ -13,7 +13,8 @@
 //! | [`farming`]  | pure farming rules: `FarmAction` and its `apply` over plain data     |
 //! | [`market`]   | the NPC market: `MarketAction` and its `apply`                       |
 //! | [`crafting`] | recipes into items and cards: `CraftAction` and its `apply`          |
-//! | [`duel`]     | card duels: a pure, seeded state machine, deck checks, replays       |
+//! | [`duel`]     | card duels: seeded state machine, decks, arena queue, ratings, replays |
+//! | [`travel`]   | moving between zones (`TravelAction`)                               |
 //! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
 //! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
 //! | [`testing`]  | a small content fixture for tests and benches                        |
@@ -38,6 +39,7 @@ pub mod procstat;
 pub mod state;
 pub mod testing;
 pub mod time;
+pub mod travel;
 
 #[cfg(feature = "net")]
 pub mod protocol;

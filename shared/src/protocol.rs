@@ -14,6 +14,10 @@
 
 use crate::action::Request;
 use crate::crafting::{CraftAction, CraftError};
+use crate::duel::arena::{ArenaAction, ArenaError};
+use crate::duel::view::{ArenaStatus, DuelBoard, DuelSeat};
+use crate::duel::{DeckAction, DeckEditError, Decks, DuelAction, DuelError};
+use crate::travel::{TravelAction, TravelError};
 use crate::farming::{Farm, FarmAction, FarmError};
 use crate::ids::{AccountId, ZoneId};
 use crate::inventory::{Collection, Inventory};
@@ -31,6 +35,14 @@ pub type FarmRequest = Request<FarmAction>;
 pub type MarketRequest = Request<MarketAction>;
 /// A crafting request (see [`CraftAction`]).
 pub type CraftRequest = Request<CraftAction>;
+/// A deck edit (see [`DeckAction`]).
+pub type DeckRequest = Request<DeckAction>;
+/// A journey to another zone (see [`TravelAction`]).
+pub type TravelRequest = Request<TravelAction>;
+/// Queueing in the arena (see [`ArenaAction`]).
+pub type ArenaRequest = Request<ArenaAction>;
+/// A move in your current duel (see [`DuelAction`]).
+pub type DuelRequest = Request<DuelAction>;
 
 /// The largest message the protocol can carry, in bytes, either way. The biggest today is a
 /// replicated `Farm` (at most 64 plots of a few dozen bytes) or an `Inventory`; 64 KiB leaves
@@ -47,6 +59,17 @@ pub enum RejectReason {
     Market(#[from] MarketError),
     #[error(transparent)]
     Craft(#[from] CraftError),
+    #[error(transparent)]
+    Deck(#[from] DeckEditError),
+    #[error(transparent)]
+    Travel(#[from] TravelError),
+    #[error(transparent)]
+    Arena(#[from] ArenaError),
+    #[error(transparent)]
+    Duel(#[from] DuelError),
+    /// A duel move from a player who is not in a duel.
+    #[error("you are not in a duel")]
+    NotInDuel,
     /// The player's state is still loading, or the shard is draining.
     #[error("not ready: your farm is loading or the shard is shutting down")]
     NotReady,
@@ -131,6 +154,14 @@ impl Plugin for ProtocolPlugin {
             .add_direction(NetworkDirection::ClientToServer);
         app.register_message::<CraftRequest>()
             .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<DeckRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<TravelRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<ArenaRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
+        app.register_message::<DuelRequest>()
+            .add_direction(NetworkDirection::ClientToServer);
         app.register_message::<ActionNotice>()
             .add_direction(NetworkDirection::ServerToClient);
         app.register_message::<KickNotice>()
@@ -144,5 +175,9 @@ impl Plugin for ProtocolPlugin {
         app.component::<Farm>().replicate();
         app.component::<Inventory>().replicate();
         app.component::<Collection>().replicate();
+        app.component::<Decks>().replicate();
+        app.component::<ArenaStatus>().replicate();
+        app.component::<DuelSeat>().replicate();
+        app.component::<DuelBoard>().replicate();
     }
 }

@@ -8,6 +8,7 @@
 //! can never overwrite newer state.
 
 use crate::content::Content;
+use crate::duel::Decks;
 use crate::farming::{Farm, splitmix64};
 use crate::ids::{AccountId, ZoneId};
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,9 @@ pub const STATE_SCHEMA: u32 = 3;
 pub struct PlayerState {
     pub zone: ZoneId,
     pub farm: Farm,
+    /// Card decks (older saves have none).
+    #[serde(default)]
+    pub decks: Decks,
 }
 
 impl PlayerState {
@@ -32,6 +36,7 @@ impl PlayerState {
         PlayerState {
             zone,
             farm: Farm::new(plots, splitmix64(account.0 as u64 ^ 0x4856_4641_524d)),
+            decks: Decks::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A small, complete content set for tests and benches, independent of what designers ship
-//! in `assets/data`: two zones (one with a market), one crop, a material, a fertilizer, a card
-//! and its recipe, and small duel rules (3-card decks). Water lasts 60 ticks; crop `a` needs
+//! in `assets/data`: three zones (one with a market, one an arena), one crop, a material, a fertilizer, a card
+//! and its recipe, and small duel rules (3-card decks; a new player holds 3 × `x`, one deck). Water lasts 60 ticks; crop `a` needs
 //! 100 and withers after 300 dry.
 
 use crate::content::Content;
@@ -35,11 +35,11 @@ pub fn fixture_files() -> BTreeMap<String, String> {
         ),
         (
             "zones.ron",
-            r#"[(id: "z", name: "Z", farm_plots: 4, market: true), (id: "q", name: "Q", farm_plots: 2)]"#,
+            r#"[(id: "z", name: "Z", farm_plots: 4, market: true), (id: "q", name: "Q", farm_plots: 2), (id: "ar", name: "Arena", farm_plots: 1, arena: true)]"#,
         ),
         (
             "economy.ron",
-            r#"(start_zone: "z", start_coins: 20, start_items: {"seed_a": 2}, water_ticks: 60, expansion: (plots: 2, prices: [30, 60]))"#,
+            r#"(start_zone: "z", start_coins: 20, start_items: {"seed_a": 2}, start_cards: {"x": 3}, water_ticks: 60, expansion: (plots: 2, prices: [30, 60]))"#,
         ),
         (
             "duel.ron",

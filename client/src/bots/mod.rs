@@ -7,6 +7,7 @@
 //! round-robin. Bots act a few times per second at most, so several hundred fit on two cores
 //! beside the shard.
 
+mod duelist;
 pub mod report;
 mod scenario;
 
@@ -278,6 +279,10 @@ fn bot_thread(
                     live.rejected.fetch_add(1, Relaxed);
                     local.rejected += 1;
                     local.reject_reasons.push(format!("{:?}", n.result));
+                    if kind == Some("duel") {
+                        local.duel_actions_rejected += 1;
+                    }
+                    bot.brain.refused();
                 }
             }
         }
@@ -298,6 +303,17 @@ fn bot_thread(
             local.bytes_out += stats.bytes_out;
             local.rtt_ms.push(stats.rtt.as_secs_f64() * 1e3);
         }
+        for (k, n) in &bot.brain.duel_results {
+            *local.duel_results.entry(k.clone()).or_default() += n;
+        }
+        local.duels.extend(bot.brain.matches.iter().map(|(id, before, after)| {
+            report::DuelLine {
+                bot: bot.name.clone(),
+                match_id: id.clone(),
+                rating_before: *before,
+                rating_after: *after,
+            }
+        }));
         if bot.client.is_connected() {
             bot.client.disconnect();
         }

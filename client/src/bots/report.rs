@@ -22,6 +22,20 @@ pub(crate) struct Collector {
     pub actions: BTreeMap<String, u64>,
     /// Economy events acknowledged (committed), per bot and kind.
     pub acknowledged: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Duel moves the shard refused.
+    pub duel_actions_rejected: u64,
+    /// Duels recorded, per result as each bot saw it.
+    pub duel_results: BTreeMap<String, u64>,
+    pub duels: Vec<DuelLine>,
+}
+
+/// One recorded duel as one of its bots saw it.
+#[derive(Serialize, Debug, Clone)]
+pub struct DuelLine {
+    pub bot: String,
+    pub match_id: String,
+    pub rating_before: f64,
+    pub rating_after: f64,
 }
 
 impl Collector {
@@ -44,6 +58,11 @@ impl Collector {
         for (k, n) in o.actions {
             *self.actions.entry(k).or_default() += n;
         }
+        self.duel_actions_rejected += o.duel_actions_rejected;
+        for (k, n) in o.duel_results {
+            *self.duel_results.entry(k).or_default() += n;
+        }
+        self.duels.extend(o.duels);
         for (bot, kinds) in o.acknowledged {
             let mine = self.acknowledged.entry(bot).or_default();
             for (k, n) in kinds {
@@ -116,6 +135,16 @@ pub struct Report {
     /// Economy events (buy, sell, craft, expand) each bot saw acknowledged, by kind: every one
     /// of them must be in the ledger.
     pub economy_acknowledged: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Duels finished and recorded (each counted once, by match id; a duel between two bots
+    /// of the run is one duel).
+    pub duels_completed: u64,
+    /// Duel moves the shard refused (a bot plans on the board it sees; a refusal means it saw
+    /// a stale one, or a bug).
+    pub duel_actions_rejected: u64,
+    /// Results as the bots saw them (`win`, `loss`, `draw`: each duel counted by both sides).
+    pub duel_results: BTreeMap<String, u64>,
+    /// Every recorded duel a bot took part in, with its rating change.
+    pub duels: Vec<DuelLine>,
     pub machine: Machine,
 }
 
@@ -170,6 +199,15 @@ impl Report {
             rejects,
             actions: c.actions.clone(),
             economy_acknowledged: c.acknowledged.clone(),
+            duels_completed: c
+                .duels
+                .iter()
+                .map(|d| d.match_id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64,
+            duel_actions_rejected: c.duel_actions_rejected,
+            duel_results: c.duel_results.clone(),
+            duels: c.duels.clone(),
             machine: Machine::this(),
         }
     }

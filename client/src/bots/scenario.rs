@@ -6,7 +6,9 @@
 //! that order and sends the first one the shared rules accept locally (the same `apply` the
 //! shard runs), so a bot's requests are rejected only when the shard knows better.
 
+use super::duelist;
 use crate::net::NetClient;
+use harvest_shared::duel::view::{ArenaStatus, DuelBoard, DuelSeat};
 use harvest_shared::content::{Content, RecipeOutput};
 use harvest_shared::crafting::{self, CraftAction, CraftState};
 use harvest_shared::farming::{self, Farm, FarmAction, FarmState, Plot, Stage};
@@ -15,7 +17,7 @@ use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::market::{self, MarketAction, MarketState};
 use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::time::Tick;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,6 +30,10 @@ pub enum Scenario {
     /// buying and selling seeds when there is nothing else to do: economy events all the time
     /// (for crash tests and economy load).
     Trading,
+    /// Card duels: build a deck from owned cards (farming and crafting first when there are
+    /// too few), travel to the arena, queue, and play sensible legal moves until the duel
+    /// ends; then queue again. Pairs of bots duel each other.
+    Duel,
     /// Connect and stay idle (measures the idle bandwidth floor).
     Idle,
 }
@@ -61,6 +67,11 @@ impl Scenario {
                 interval: Duration::from_millis(250),
                 keep_produce: 2,
                 trade_seeds: true,
+            },
+            Scenario::Duel => Policy {
+                interval: Duration::from_millis(250),
+                keep_produce: KEEP_PRODUCE,
+                trade_seeds: false,
             },
             Scenario::Farming | Scenario::Idle => Policy {
                 interval: Duration::from_millis(1500),
@@ -108,6 +119,14 @@ pub(crate) struct Brain {
     next_action: Instant,
     /// Requests sent and not answered yet, with their kind.
     pending: HashMap<u32, &'static str>,
+    /// The duel board and hand when the duel bot last moved.
+    seen: Option<(DuelBoard, DuelSeat)>,
+    /// The last duel result seen (its match id).
+    last_match: Option<String>,
+    /// Duels finished and recorded, by result (`win`, `loss`, `draw`).
+    pub duel_results: BTreeMap<String, u64>,
+    /// Match ids of the duels finished, with the rating change.
+    pub matches: Vec<(String, f64, f64)>,
 }
 
 impl Brain {
@@ -119,7 +138,34 @@ impl Brain {
             content,
             next_action: Instant::now() + jitter,
             pending: HashMap::new(),
+            seen: None,
+            last_match: None,
+            duel_results: BTreeMap::new(),
+            matches: Vec::new(),
         }
+    }
+
+    /// A request was refused: plan again from the board as it is.
+    pub fn refused(&mut self) {
+        self.seen = None;
+    }
+
+    /// Note a newly recorded duel result.
+    fn note_result(&mut self, client: &mut NetClient) {
+        let Some(last) = client.replicated::<ArenaStatus>().and_then(|s| s.last) else {
+            return;
+        };
+        if self.last_match.as_deref() == Some(last.match_id.as_str()) {
+            return;
+        }
+        self.last_match = Some(last.match_id.clone());
+        let result = format!("{:?}", last.result).to_lowercase();
+        *self.duel_results.entry(result).or_default() += 1;
+        self.matches.push((
+            last.match_id,
+            last.rating_before.rating,
+            last.rating_after.rating,
+        ));
     }
 
     /// The request `request_id` was answered: its kind, if this bot sent it.
@@ -139,6 +185,20 @@ impl Brain {
         let Some((info, farm, inv)) = client.farm() else {
             return;
         };
+        if self.scenario == Scenario::Duel {
+            self.note_result(client);
+            match duelist::next(client, &self.content, &info, &mut self.seen) {
+                duelist::Next::Send(m, kind) => {
+                    let id = m.send(client);
+                    if id != 0 {
+                        self.pending.insert(id, kind);
+                    }
+                    return;
+                }
+                duelist::Next::Wait => return,
+                duelist::Next::Farm => {}
+            }
+        }
         let col = client.collection().unwrap_or_default();
         let Some(m) = choose(&self.content, &info, &farm, &inv, &col, Tick::now(), policy) else {
             return;

@@ -1,4 +1,5 @@
-//! The economy beside the farm: a tabbed panel with the **market** (prices, buy and sell
+//! The economy beside the farm: a tabbed panel (whose **Decks** and **Arena** pages are
+//! [`super::duel`]'s) with the **market** (prices, buy and sell
 //! one), **crafting** (each recipe with its inputs, fee and output, and a craft button) and the
 //! **card collection** (every card in content with its stats, how many you own, and the recipe
 //! for the ones you lack), and, under the inventory, the **pending** economy actions: sent,
@@ -27,16 +28,20 @@ pub enum Tab {
     Market,
     Crafting,
     Cards,
+    Decks,
+    Arena,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Market, Tab::Crafting, Tab::Cards];
+    pub const ALL: [Tab; 5] = [Tab::Market, Tab::Crafting, Tab::Cards, Tab::Decks, Tab::Arena];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Market => "Market",
             Tab::Crafting => "Crafting",
             Tab::Cards => "Cards",
+            Tab::Decks => "Decks",
+            Tab::Arena => "Arena",
         }
     }
 }
@@ -162,12 +167,14 @@ pub(super) fn spawn_panel(parent: &mut ChildSpawnerCommands, c: &Content) {
                 })
                 .with_children(|tabs| {
                     for tab in Tab::ALL {
-                        tabs.spawn(button(TabButton(tab), tab.title(), 150.0));
+                        tabs.spawn(button(TabButton(tab), tab.title(), 96.0));
                     }
                 });
             page(panel, Tab::Market).with_children(|col| market_page(col, c));
             page(panel, Tab::Crafting).with_children(|col| crafting_page(col, c));
             page(panel, Tab::Cards).with_children(|col| cards_page(col, c));
+            page(panel, Tab::Decks).with_children(|col| super::duel::decks_page(col, c));
+            page(panel, Tab::Arena).with_children(super::duel::arena_page);
         });
 }
 

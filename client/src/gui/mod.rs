@@ -1,10 +1,12 @@
 //! The windowed game (`harvest`, feature `gui`): a login screen, a connecting screen, and the
 //! farm: a grid of plots you click to till, plant, water and harvest, a seed picker, your
 //! inventory and pending economy actions, and a tabbed panel with the market, crafting and
-//! the card collection ([`economy`]). Each click is first checked with the same pure rule the
+//! the card collection ([`economy`]), and the deck editor and the arena: queue, duel board
+//! and results ([`duel`]). Each click is first checked with the same pure rule the
 //! shard uses, so a move that cannot work says why at once; the shard still decides.
 //! `--screenshots DIR` plays a scripted tour and captures each screen ([`tour`]).
 
+mod duel;
 mod economy;
 mod farm;
 mod login;
@@ -71,6 +73,7 @@ impl Plugin for GuiPlugin {
         login::plugin(app);
         farm::plugin(app);
         economy::plugin(app);
+        duel::plugin(app);
     }
 }
 

@@ -13,6 +13,8 @@
 //! | [`directory`]   | the shard's heartbeat in the sidecar's directory; logouts to end     |
 //! | [`intents`]     | per-feature request intake with a token bucket per link; answers out |
 //! | [`economy`]     | applying farming, market and crafting requests with their pure rules |
+//! | [`arena`]       | decks, travel between zones (rooms), the arena queue and matchmaking |
+//! | [`duels`]       | live duels: moves, turn timers, disconnect forfeits, match records   |
 //! | [`transport`]   | the netcode server over UDP, socket buffers, the unauthenticated-link reaper |
 //! | [`sessions`]    | authenticated links ↔ accounts, kicks                                 |
 //! | [`replication`] | each farm replicated to its owner only, paused when idle             |
@@ -24,9 +26,11 @@
 //! instead of sleeping.
 
 pub mod admin;
+pub mod arena;
 pub mod clock;
 pub mod content;
 pub mod directory;
+pub mod duels;
 pub mod economy;
 pub mod intents;
 pub mod persistence;
@@ -99,6 +103,8 @@ impl Plugin for ServerPlugin {
         players::plugin(app);
         intents::plugin(app);
         economy::plugin(app);
+        arena::plugin(app);
+        duels::plugin(app);
         stats::plugin(app);
         admin::plugin(app);
         if self.settings.network {

@@ -8,6 +8,7 @@
 
 use bevy::prelude::*;
 use harvest_shared::api::LedgerEntry;
+use harvest_shared::duel::Decks;
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::{AccountId, ZoneId};
 use harvest_shared::ledger::Change;
@@ -73,10 +74,11 @@ impl Player {
 }
 
 /// The persisted form of a live player's world state (holdings travel as ledger entries).
-pub fn snapshot(info: &PlayerInfo, farm: &Farm) -> PlayerState {
+pub fn snapshot(info: &PlayerInfo, farm: &Farm, decks: &Decks) -> PlayerState {
     PlayerState {
         zone: info.zone.clone(),
         farm: farm.clone(),
+        decks: decks.clone(),
     }
 }
 

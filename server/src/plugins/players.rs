@@ -21,6 +21,8 @@ use super::shutdown::ShardState;
 use super::{GameContent, TickSet, now};
 use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
+use harvest_shared::duel::Decks;
+use harvest_shared::duel::view::ArenaStatus;
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
@@ -211,6 +213,11 @@ fn process_loads(
                 state.farm,
                 lease.holdings.inventory.clone(),
                 lease.holdings.collection.clone(),
+                state.decks,
+                ArenaStatus {
+                    rating: lease.rating,
+                    ..Default::default()
+                },
             ))
             .id();
         players.online.insert(account, entity);
@@ -231,7 +238,7 @@ fn process_leaves(
     mut leaves: MessageReader<Left>,
     mut players: ResMut<Players>,
     mut queue: ResMut<SaveQueue>,
-    mut entities: Query<(&mut Player, &PlayerInfo, &Farm)>,
+    mut entities: Query<(&mut Player, &PlayerInfo, &Farm, &Decks)>,
 ) {
     for &Left { account, link } in leaves.read() {
         if let Some(waiting) = players.loading.get_mut(&account)
@@ -247,14 +254,14 @@ fn process_leaves(
         let Some(&entity) = players.online.get(&account) else {
             continue;
         };
-        let Ok((mut p, info, farm)) = entities.get_mut(entity) else {
+        let Ok((mut p, info, farm, decks)) = entities.get_mut(entity) else {
             continue;
         };
         if p.link != Some(link) {
             continue; // another link took this player over
         }
         let ledger = std::mem::take(&mut p.ledger);
-        queue.push(account, snapshot(info, farm), ledger, true);
+        queue.push(account, snapshot(info, farm, decks), ledger, true);
         players.online.remove(&account);
         commands.entity(entity).despawn();
         info!(%account, "player left");

@@ -1,4 +1,5 @@
-//! What each client sees: its own farm, replicated to its link only, in its zone's room.
+//! What each client sees: its own farm, holdings, decks and arena status, replicated to its
+//! link only, in its zone's room. (A duel's board is replicated by `duels` to its two duelists.)
 //!
 //! replicon scans every replicated entity for every client on each send, so idle farms would
 //! make the shard's cost grow with players². A farm that has not changed for [`PAUSE_AFTER`]
@@ -9,7 +10,10 @@ use super::player::{Attached, Player};
 use super::transport::ZoneRooms;
 use super::{TickSet, now};
 use bevy::prelude::*;
+use harvest_shared::duel::Decks;
+use harvest_shared::duel::view::{ArenaStatus, DuelSeat};
 use harvest_shared::farming::Farm;
+use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::inventory::{Collection, Inventory};
 use lightyear::prelude::*;
 use std::time::Duration;
@@ -54,7 +58,15 @@ fn track_changes(
         (Entity, Has<Paused>),
         (
             With<Player>,
-            Or<(Changed<Farm>, Changed<Inventory>, Changed<Collection>)>,
+            Or<(
+                Changed<Farm>,
+                Changed<Inventory>,
+                Changed<Collection>,
+                Changed<PlayerInfo>,
+                Changed<Decks>,
+                Changed<ArenaStatus>,
+                Changed<DuelSeat>,
+            )>,
         ),
     >,
     time: Res<Time<Real>>,

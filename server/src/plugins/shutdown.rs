@@ -15,6 +15,7 @@ use super::persistence::SaveQueue;
 use super::player::{Kick, Player, Session, snapshot};
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
+use harvest_shared::duel::Decks;
 use harvest_shared::farming::Farm;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
@@ -84,14 +85,14 @@ fn begin_drain(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
     mut queue: ResMut<SaveQueue>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Decks)>,
 ) {
     let at = now(&time);
     let mut saves = 0;
-    for (mut p, info, farm) in &mut players {
+    for (mut p, info, farm, decks) in &mut players {
         p.dirty_since = None;
         let ledger = std::mem::take(&mut p.ledger);
-        if queue.push(p.account, snapshot(info, farm), ledger, true) {
+        if queue.push(p.account, snapshot(info, farm, decks), ledger, true) {
             saves += 1;
         }
     }

@@ -141,6 +141,9 @@ pub struct ZoneDef {
     /// The zone has a market stall: players here can buy and sell.
     #[serde(default)]
     pub market: bool,
+    /// The zone is an arena: players here can queue for card duels.
+    #[serde(default)]
+    pub arena: bool,
 }
 
 /// The numbers card duels are played with (`duel.ron`). A duel keeps the rules it started
@@ -163,6 +166,59 @@ pub struct DuelRules {
     pub turn_ticks: u32,
     /// The duel is a draw once this many turns (both sides' together) have been played.
     pub max_turns: u16,
+    /// A duelist who disconnects forfeits unless back within this many world ticks.
+    #[serde(default = "default_grace")]
+    pub disconnect_grace_ticks: u32,
+    /// Coins paid through the ledger when a rated duel ends.
+    #[serde(default)]
+    pub rewards: DuelRewards,
+    /// How the arena queue pairs players.
+    #[serde(default)]
+    pub matchmaking: Matchmaking,
+}
+
+fn default_grace() -> u32 {
+    600
+}
+
+/// Coins each duelist is paid when a duel ends, by result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuelRewards {
+    pub win: u32,
+    pub draw: u32,
+    pub loss: u32,
+}
+
+impl Default for DuelRewards {
+    fn default() -> Self {
+        DuelRewards {
+            win: 30,
+            draw: 15,
+            loss: 10,
+        }
+    }
+}
+
+/// The arena queue's rating window: two players are paired when their ratings differ by at
+/// most `window + widen_per_second × seconds waited` (the shorter wait of the two), capped at
+/// `max_window`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Matchmaking {
+    pub window: u16,
+    pub widen_per_second: u16,
+    pub max_window: u16,
+}
+
+impl Default for Matchmaking {
+    fn default() -> Self {
+        Matchmaking {
+            window: 100,
+            widen_per_second: 20,
+            max_window: 800,
+        }
+    }
 }
 
 impl Default for DuelRules {
@@ -177,6 +233,9 @@ impl Default for DuelRules {
             max_board: 5,
             turn_ticks: 600,
             max_turns: 60,
+            disconnect_grace_ticks: default_grace(),
+            rewards: DuelRewards::default(),
+            matchmaking: Matchmaking::default(),
         }
     }
 }
@@ -192,6 +251,9 @@ pub struct Economy {
     /// Items a new player starts with.
     #[serde(default)]
     pub start_items: BTreeMap<ItemId, u32>,
+    /// Cards a new player starts with (enough for a first deck lets them duel at once).
+    #[serde(default)]
+    pub start_cards: BTreeMap<CardId, u32>,
     /// Ticks one watering keeps a crop growing; after that it stalls until watered again.
     pub water_ticks: u32,
     /// Buying more plots.
@@ -235,6 +297,10 @@ impl Content {
     }
     pub fn zone(&self, id: &ZoneId) -> Option<&ZoneDef> {
         self.zones.get(id)
+    }
+    /// The first arena zone, if content has one.
+    pub fn arena(&self) -> Option<&ZoneDef> {
+        self.zones.values().find(|z| z.arena)
     }
     /// The most an item can be held, or 0 for an item content does not know.
     pub fn stack(&self, id: &ItemId) -> u32 {

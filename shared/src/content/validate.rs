@@ -355,6 +355,21 @@ fn duel(p: &mut Problems<'_>, d: &DuelRules, cards: usize) {
             ),
         );
     }
+    // Disconnect grace: at least a second, at most an hour.
+    p.range(
+        F,
+        E,
+        "disconnect_grace_ticks",
+        d.disconnect_grace_ticks,
+        20,
+        72_000,
+    );
+    p.range(F, E, "rewards.win", d.rewards.win, 0, MAX_PRICE);
+    p.range(F, E, "rewards.draw", d.rewards.draw, 0, MAX_PRICE);
+    p.range(F, E, "rewards.loss", d.rewards.loss, 0, MAX_PRICE);
+    let m = &d.matchmaking;
+    p.range(F, E, "matchmaking.window", m.window, 1, 5_000);
+    p.range(F, E, "matchmaking.max_window", m.max_window, m.window, 5_000);
 }
 
 fn economy(p: &mut Problems<'_>, c: &Content) {
@@ -379,6 +394,34 @@ fn economy(p: &mut Problems<'_>, c: &Content) {
                 E,
                 "start_items",
                 format!("{n} × '{item}' is out of range 1..={}", def.stack),
+            );
+        }
+    }
+    if c.zone(&e.start_zone).is_some_and(|z| z.arena) {
+        p.add(
+            F,
+            E,
+            "start_zone",
+            format!("'{}' is an arena: new players start on a farm", e.start_zone),
+        );
+    }
+    for (card, &n) in &e.start_cards {
+        if c.card(card).is_none() {
+            p.add(
+                F,
+                E,
+                "start_cards",
+                format!("no card '{card}' in cards.ron"),
+            );
+        } else if n == 0 || n > crate::inventory::MAX_CARD_COPIES {
+            p.add(
+                F,
+                E,
+                "start_cards",
+                format!(
+                    "{n} × '{card}' is out of range 1..={}",
+                    crate::inventory::MAX_CARD_COPIES
+                ),
             );
         }
     }

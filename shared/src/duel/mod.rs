@@ -25,11 +25,15 @@
 //! hand, the opponent's hand as a count, both boards, and the decks as counts only.
 //! Ratings after a duel are Glicko-2 ([`rating`], which says why).
 
-mod deck;
+pub mod arena;
+pub mod deck;
 pub mod policy;
 pub mod rating;
+pub mod view;
 
-pub use deck::{DeckError, deck_hash, validate_deck};
+pub use deck::{
+    Deck, DeckAction, DeckEditError, DeckError, Decks, deck_hash, validate_deck,
+};
 
 pub use crate::content::DuelRules;
 
@@ -86,6 +90,10 @@ pub enum DuelAction {
     EndTurn,
     /// Give up: the other side wins. Allowed on either side's turn.
     Concede,
+}
+
+impl crate::action::Action for DuelAction {
+    const FEATURE: &'static str = "duel";
 }
 
 /// Why an action was refused. Nothing changed.

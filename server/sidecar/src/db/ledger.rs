@@ -262,6 +262,7 @@ fn kind_from_str(s: &str) -> EntryKind {
         EntryKind::Buy,
         EntryKind::Sell,
         EntryKind::Craft,
+        EntryKind::DuelReward,
     ]
     .into_iter()
     .find(|k| k.as_str() == s)

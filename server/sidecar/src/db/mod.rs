@@ -3,11 +3,12 @@
 //! `RETURNING`); only the migrations differ per backend (`migrations/sqlite`, `migrations/postgres`).
 //!
 //! One module per table area adds methods to [`Db`]: [`accounts`], [`sessions`], [`shards`],
-//! [`states`], [`ledger`]. Rows are read with `FromRow` structs, never by column position.
+//! [`states`], [`ledger`], [`matches`]. Rows are read with `FromRow` structs, never by column position.
 //! [`spawn_pruner`] deletes what can never be used again, in the background.
 
 pub mod accounts;
 pub mod ledger;
+pub mod matches;
 pub mod sessions;
 pub mod shards;
 pub mod states;

@@ -125,6 +125,7 @@ impl Db {
             .unwrap_or_else(|| start.clone());
         ledger::open_ledger(&mut tx, account_id, shard_id, &opening, now).await?;
         let holdings = ledger::holdings_in(&mut tx, account_id).await?;
+        let rating = super::matches::rating_in(&mut tx, account_id).await?;
         tx.commit().await?;
         Ok(Some(Lease {
             account_id: AccountId(account_id),
@@ -132,6 +133,7 @@ impl Db {
             version: r.version,
             state: decode_state(r.state)?,
             holdings,
+            rating,
         }))
     }
 

@@ -21,7 +21,7 @@ use harvest_shared::api::{
 use harvest_shared::inventory::Holdings;
 use std::net::SocketAddr;
 
-fn validate_shard_id(id: &str) -> ApiResult<()> {
+pub(crate) fn validate_shard_id(id: &str) -> ApiResult<()> {
     let ok = (1..=64).contains(&id.len())
         && id
             .bytes()

@@ -9,6 +9,7 @@
 //! error, unknown paths and methods included, is a JSON [`ApiError`].
 
 pub mod auth;
+pub mod duels;
 pub mod health;
 pub mod internal;
 pub mod openapi;
@@ -49,6 +50,8 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(play::play))
         .routes(routes!(players::me))
         .routes(routes!(players::ledger))
+        .routes(routes!(duels::leaderboard))
+        .routes(routes!(duels::matches))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }
@@ -59,6 +62,8 @@ fn internal_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(internal::deregister_shard))
         .routes(routes!(internal::take_lease))
         .routes(routes!(internal::save_states))
+        .routes(routes!(duels::record_match))
+        .routes(routes!(duels::match_record))
 }
 
 /// The OpenAPI document of every route (public and internal).

@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Accounts and sessions"),
         (name = "play", description = "Connect tokens for the zone shards"),
         (name = "players", description = "The player's own data"),
+        (name = "duels", description = "Card duels: leaderboard and match history"),
         (name = "ops", description = "Probes"),
         (name = "internal", description = "Shard-only routes (service secret)"),
     ),

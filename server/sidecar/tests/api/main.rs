@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod duels;
 mod internal;
 mod ledger;
 mod misc;

@@ -13,7 +13,9 @@
 use super::memory::MemoryStore;
 use crate::sidecar_client::{SidecarClient, SidecarError};
 use bevy::prelude::*;
-use harvest_shared::api::{Lease, PlayerSave, SaveResult, ShardRegistered, ShardRegistration};
+use harvest_shared::api::{
+    Lease, MatchReport, MatchSettled, PlayerSave, SaveResult, ShardRegistered, ShardRegistration,
+};
 use harvest_shared::ids::AccountId;
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,6 +36,8 @@ pub enum Job {
     Heartbeat(ShardRegistration),
     /// Leave the directory, answering within `timeout`.
     Deregister { timeout: Duration },
+    /// Record a finished duel (ratings, record and rewards in one commit).
+    RecordMatch(Box<MatchReport>),
 }
 
 pub enum Reply {
@@ -47,6 +51,10 @@ pub enum Reply {
     },
     Heartbeat(Result<ShardRegistered, SidecarError>),
     Deregistered(Result<(), SidecarError>),
+    MatchRecorded {
+        match_id: String,
+        result: Result<MatchSettled, SidecarError>,
+    },
 }
 
 struct Remote {
@@ -144,6 +152,10 @@ impl Backend {
                         end_sessions: vec![],
                     })),
                     Job::Deregister { .. } => Reply::Deregistered(Ok(())),
+                    Job::RecordMatch(report) => Reply::MatchRecorded {
+                        match_id: report.match_id.clone(),
+                        result: store.record_match(&report),
+                    },
                 };
                 let _ = self.replies_tx.send(reply);
             }
@@ -197,6 +209,16 @@ impl Remote {
                 let (client, tx) = (self.client.clone(), replies.clone());
                 self.spawn(async move {
                     let _ = tx.send(Reply::Heartbeat(client.heartbeat(&reg).await));
+                });
+            }
+            Job::RecordMatch(report) => {
+                let (client, tx) = (self.client.clone(), replies.clone());
+                self.spawn(async move {
+                    let result = client.record_match(&report).await;
+                    let _ = tx.send(Reply::MatchRecorded {
+                        match_id: report.match_id.clone(),
+                        result,
+                    });
                 });
             }
             Job::Deregister { timeout } => {
@@ -318,6 +340,7 @@ mod tests {
                         version: 0,
                         state: None,
                         holdings: Default::default(),
+                        rating: Default::default(),
                     }),
                 }
             }

@@ -6,7 +6,11 @@
 //! handling without a network.
 
 use crate::sidecar_client::SidecarError;
-use harvest_shared::api::{Lease, LedgerEntry, PlayerSave, SaveOutcome, SaveResult, StoredLease};
+use harvest_shared::api::{
+    Lease, LedgerEntry, MatchRecord, MatchReport, MatchSettled, PlayerSave, SaveOutcome,
+    SaveResult, StoredLease,
+};
+use harvest_shared::duel::rating::Rating;
 use harvest_shared::ids::AccountId;
 use harvest_shared::inventory::Holdings;
 use harvest_shared::state::PlayerState;
@@ -38,6 +42,10 @@ pub struct MemoryStore {
     pub reject_with: Option<u16>,
     /// Requests received while down or rejecting.
     pub failed_requests: u64,
+    /// Duel ratings by account (absent: a new player's).
+    pub ratings: HashMap<AccountId, Rating>,
+    /// Recorded matches by id.
+    pub matches: HashMap<String, MatchRecord>,
 }
 
 impl MemoryStore {
@@ -88,7 +96,52 @@ impl MemoryStore {
             version: row.version,
             state: row.state.clone(),
             holdings: holdings_of(row),
+            rating: self.ratings.get(&account).copied().unwrap_or_default(),
         })
+    }
+
+    /// Record a finished duel as the sidecar does: ratings, record and rewards together, a
+    /// repeat answered with what was stored.
+    pub fn record_match(&mut self, report: &MatchReport) -> Result<MatchSettled, SidecarError> {
+        self.check_up()?;
+        if let Some(done) = self.matches.get(&report.match_id) {
+            return Ok(done.settled.clone());
+        }
+        let refuse = |body: String| SidecarError::Rejected { status: 422, body };
+        if let Some((field, why)) = report.problem() {
+            return Err(refuse(format!("{field}: {why}")));
+        }
+        if report.players.iter().any(|p| !self.rows.contains_key(p)) {
+            return Err(SidecarError::Rejected {
+                status: 404,
+                body: "no such account".into(),
+            });
+        }
+        let rating = |a| self.ratings.get(a).copied().unwrap_or_default();
+        let settled = report.settle([rating(&report.players[0]), rating(&report.players[1])]);
+        for (i, account) in report.players.iter().enumerate() {
+            self.ratings.insert(*account, settled.ratings_after[i]);
+            if report.rewards[i] > 0
+                && let Some(row) = self.rows.get_mut(account)
+            {
+                let entry = LedgerEntry {
+                    key: report.reward_key(),
+                    kind: harvest_shared::ledger::EntryKind::DuelReward,
+                    detail: report.match_id.clone(),
+                    delta: harvest_shared::ledger::Delta::coins(i64::from(report.rewards[i])),
+                };
+                apply(row, &[entry]);
+            }
+        }
+        self.matches.insert(
+            report.match_id.clone(),
+            MatchRecord {
+                report: report.clone(),
+                settled: settled.clone(),
+                ended_at: 0,
+            },
+        );
+        Ok(settled)
     }
 
     pub fn save(

@@ -24,7 +24,8 @@ use super::{Settings, TickSet, now};
 use crate::sidecar_client::{SidecarClient, SidecarError};
 use bevy::prelude::*;
 use harvest_ops::throttle::Throttle;
-use harvest_shared::api::{Lease, SaveOutcome, ShardRegistered};
+use harvest_shared::api::{Lease, MatchSettled, SaveOutcome, ShardRegistered};
+use harvest_shared::duel::Decks;
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::AccountId;
 use harvest_shared::protocol::PlayerInfo;
@@ -46,6 +47,13 @@ pub struct Leased {
 pub struct SaveRefused {
     pub account: AccountId,
     pub outcome: SaveOutcome,
+}
+
+/// A match record answered: what recording it decided, or why not.
+#[derive(Message, Debug, Clone)]
+pub struct MatchRecorded {
+    pub match_id: String,
+    pub result: Result<MatchSettled, SidecarError>,
 }
 
 /// A directory heartbeat answered.
@@ -169,6 +177,7 @@ fn drain_replies(
     mut leased: MessageWriter<Leased>,
     mut refused: MessageWriter<SaveRefused>,
     mut heartbeats: MessageWriter<HeartbeatAnswered>,
+    mut matches: MessageWriter<MatchRecorded>,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);
@@ -201,6 +210,14 @@ fn drain_replies(
                     queue.failed(batch, &e, at);
                 }
             },
+            Reply::MatchRecorded { match_id, result } => {
+                let health_signal = match &result {
+                    Err(SidecarError::Rejected { .. }) => Ok(()),
+                    r => r.as_ref().map(|_| ()),
+                };
+                note(&mut health.others, &mut log.others, health_signal, at);
+                matches.write(MatchRecorded { match_id, result });
+            }
             Reply::Heartbeat(result) => {
                 note(
                     &mut health.others,
@@ -226,7 +243,7 @@ fn drain_replies(
 fn collect_changes(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm)>,
+    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Decks)>,
     mut queue: ResMut<SaveQueue>,
 ) {
     let at = now(&time);
@@ -237,12 +254,12 @@ fn collect_changes(
     });
     // Players with an economy event waiting for its commit go at once, alone if nobody else
     // is due.
-    for (mut p, info, farm) in &mut players {
+    for (mut p, info, farm, decks) in &mut players {
         if p.dirty_since.is_some() && (due || p.urgent) {
             p.dirty_since = None;
             p.urgent = false;
             let ledger = std::mem::take(&mut p.ledger);
-            queue.push(p.account, snapshot(info, farm), ledger, false);
+            queue.push(p.account, snapshot(info, farm, decks), ledger, false);
         }
     }
 }
@@ -300,7 +317,8 @@ pub(crate) fn plugin(app: &mut App) {
         })
         .add_message::<Leased>()
         .add_message::<SaveRefused>()
-        .add_message::<HeartbeatAnswered>();
+        .add_message::<HeartbeatAnswered>()
+        .add_message::<MatchRecorded>();
     app.add_systems(
         Update,
         drain_replies.in_set(TickSet::Receive).in_set(RepliesSet),

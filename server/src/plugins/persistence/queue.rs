@@ -392,6 +392,7 @@ mod tests {
         PlayerState {
             zone: ZoneId::new("meadow"),
             farm: Farm::new(2, n),
+            decks: Default::default(),
         }
     }
 

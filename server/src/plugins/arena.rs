@@ -1,0 +1,315 @@
+//! Decks, travel and the arena queue: everything a player does before a duel starts.
+//!
+//! - **Decks** ([`DeckAction`]): create, rename, set cards, delete, with the shared rule
+//!   (`harvest_shared::duel::deck::apply`). Decks are part of the player's saved state.
+//! - **Travel** ([`TravelAction`]): on one shard a zone is a room, so a journey changes the
+//!   player's zone (saved) and re-points their replication at the new zone's room.
+//! - **The queue** ([`ArenaAction`]): a player in an arena zone queues with a legal deck (checked
+//!   against what they own now) and may leave at any time; leaving the shard leaves the queue.
+//!   [`matchmake`] pairs the queue every frame with the shared rating-window rule
+//!   (`harvest_shared::duel::arena::pair`) and hands each pair to the duels plugin as a
+//!   [`MatchFound`]. The queue is bounded ([`MAX_QUEUE`]).
+
+use super::clock::GameClock;
+use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::player::{Attached, Left, Player};
+use super::shutdown::ShardState;
+use super::{GameContent, Settings, TickSet, now};
+use bevy::prelude::*;
+use harvest_shared::action::Action;
+use harvest_shared::duel::arena::{self, ArenaAction, ArenaError, Waiting};
+use harvest_shared::duel::deck::{self, DeckAction};
+use harvest_shared::duel::rating::Rating;
+use harvest_shared::duel::validate_deck;
+use harvest_shared::duel::view::{ArenaState, ArenaStatus};
+use harvest_shared::duel::Decks;
+use harvest_shared::ids::{AccountId, CardId};
+use harvest_shared::inventory::Collection;
+use harvest_shared::protocol::{ActionNotice, PlayerInfo, RejectReason};
+use harvest_shared::time::Tick;
+use harvest_shared::travel::{self, TravelAction, TravelError};
+use tracing::{debug, info};
+
+/// The most players waiting in the arena queue of one shard.
+pub const MAX_QUEUE: usize = 4096;
+
+/// One player waiting for an opponent.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    pub account: AccountId,
+    pub player: Entity,
+    /// The deck's cards, as checked when the player queued.
+    pub deck: Vec<CardId>,
+    pub rating: Rating,
+    pub since: Tick,
+}
+
+/// The arena queue, oldest first.
+#[derive(Resource, Debug, Default)]
+pub struct ArenaQueue(pub Vec<Queued>);
+
+impl ArenaQueue {
+    fn remove(&mut self, account: AccountId) -> bool {
+        let before = self.0.len();
+        self.0.retain(|q| q.account != account);
+        self.0.len() != before
+    }
+}
+
+/// Two queued players were paired: side A is the first.
+#[derive(Message, Debug, Clone)]
+pub struct MatchFound(pub [Queued; 2]);
+
+/// A player's data as the arena's requests see it.
+type Arena = (
+    &'static mut Player,
+    &'static mut PlayerInfo,
+    &'static mut Decks,
+    &'static Collection,
+    &'static mut ArenaStatus,
+);
+/// One player's row of [`Arena`]; a rule writes through it only when it changes something,
+/// so a refusal trips no change detection.
+type ArenaItem<'a> = (
+    Mut<'a, Player>,
+    Mut<'a, PlayerInfo>,
+    Mut<'a, Decks>,
+    &'a Collection,
+    Mut<'a, ArenaStatus>,
+);
+
+/// Answer one request and count it.
+fn answer(
+    answers: &mut MessageWriter<Answer>,
+    stats: &mut RequestStats,
+    link: Entity,
+    request_id: u32,
+    result: Result<(), RejectReason>,
+) {
+    if result.is_ok() {
+        stats.accepted += 1;
+    } else {
+        stats.rejected += 1;
+    }
+    answers.write(Answer {
+        link,
+        notice: ActionNotice { request_id, result },
+    });
+}
+
+/// Run `rule` on the requesting player's data and answer. `rule` returns whether the player's
+/// saved state changed.
+fn handle<A: Action>(
+    req: &Incoming<A>,
+    players: &mut Query<Arena>,
+    running: bool,
+    answers: &mut MessageWriter<Answer>,
+    stats: &mut RequestStats,
+    rule: impl FnOnce(ArenaItem<'_>) -> Result<bool, RejectReason>,
+) -> bool {
+    let result = match req.player.and_then(|p| players.get_mut(p).ok()) {
+        Some(_) if !running => Err(RejectReason::NotReady),
+        None => Err(RejectReason::NotReady),
+        Some(data) => rule(data),
+    };
+    let changed = matches!(result, Ok(true));
+    answer(answers, stats, req.link, req.request_id, result.map(|_| ()));
+    changed
+}
+
+#[allow(clippy::too_many_arguments)]
+fn deck_requests(
+    mut incoming: MessageReader<Incoming<DeckAction>>,
+    mut players: Query<Arena>,
+    mut answers: MessageWriter<Answer>,
+    mut stats: ResMut<RequestStats>,
+    content: Res<GameContent>,
+    state: Res<State<ShardState>>,
+    time: Res<Time<Real>>,
+) {
+    let running = *state.get() == ShardState::Running;
+    let at = now(&time);
+    for req in incoming.read() {
+        handle(req, &mut players, running, &mut answers, &mut stats, |(mut p, _, mut decks, col, _)| {
+            let mut edited = decks.clone();
+            deck::apply(&req.action, &mut edited, col, &content.0)?;
+            *decks = edited;
+            p.mark_dirty(at);
+            Ok(true)
+        });
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn travel_requests(
+    mut incoming: MessageReader<Incoming<TravelAction>>,
+    mut players: Query<Arena>,
+    mut answers: MessageWriter<Answer>,
+    mut attached: MessageWriter<Attached>,
+    mut stats: ResMut<RequestStats>,
+    content: Res<GameContent>,
+    settings: Res<Settings>,
+    state: Res<State<ShardState>>,
+    time: Res<Time<Real>>,
+) {
+    let running = *state.get() == ShardState::Running;
+    let at = now(&time);
+    for req in incoming.read() {
+        let mut moved = None;
+        handle(req, &mut players, running, &mut answers, &mut stats, |(mut p, mut info, _, _, status)| {
+            let to = travel::check(&req.action, &info.zone, &content.0)?;
+            if !settings.0.zones.contains(&to) {
+                return Err(TravelError::NotHostedHere(to).into());
+            }
+            if status.state != ArenaState::Idle {
+                return Err(TravelError::Busy.into());
+            }
+            info.zone = to.clone();
+            p.mark_dirty(at);
+            moved = Some(to);
+            Ok(true)
+        });
+        if let (Some(zone), Some(player)) = (moved, req.player) {
+            // The same room change a new link gets: replication follows the player's zone.
+            attached.write(Attached {
+                player,
+                link: req.link,
+                zone,
+            });
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn arena_requests(
+    mut incoming: MessageReader<Incoming<ArenaAction>>,
+    mut players: Query<Arena>,
+    mut answers: MessageWriter<Answer>,
+    mut stats: ResMut<RequestStats>,
+    mut queue: ResMut<ArenaQueue>,
+    content: Res<GameContent>,
+    clock: Res<GameClock>,
+    state: Res<State<ShardState>>,
+) {
+    let running = *state.get() == ShardState::Running;
+    for req in incoming.read() {
+        let Some(entity) = req.player else {
+            answer(&mut answers, &mut stats, req.link, req.request_id, Err(RejectReason::NotReady));
+            continue;
+        };
+        handle(req, &mut players, running, &mut answers, &mut stats, |(p, info, decks, col, mut status)| {
+            match &req.action {
+                ArenaAction::Queue { deck } => {
+                    match status.state {
+                        ArenaState::Queued { .. } => return Err(ArenaError::AlreadyQueued.into()),
+                        ArenaState::InDuel => return Err(ArenaError::InDuel.into()),
+                        ArenaState::Idle => {}
+                    }
+                    if !content.0.zone(&info.zone).is_some_and(|z| z.arena) {
+                        return Err(ArenaError::NotInArena.into());
+                    }
+                    let cards = &decks.get(*deck).ok_or(ArenaError::NoSuchDeck(*deck))?.cards;
+                    validate_deck(cards, col, &content.0, &content.0.duel)
+                        .map_err(ArenaError::IllegalDeck)?;
+                    if queue.0.len() >= MAX_QUEUE {
+                        return Err(ArenaError::QueueFull.into());
+                    }
+                    queue.0.push(Queued {
+                        account: p.account,
+                        player: entity,
+                        deck: cards.clone(),
+                        rating: status.rating,
+                        since: clock.now,
+                    });
+                    status.state = ArenaState::Queued {
+                        deck: *deck,
+                        since: clock.now,
+                    };
+                    debug!(account = %p.account, rating = status.rating.rating, "queued for a duel");
+                }
+                ArenaAction::Leave => {
+                    if !queue.remove(p.account) {
+                        return Err(ArenaError::NotQueued.into());
+                    }
+                    status.state = ArenaState::Idle;
+                }
+            }
+            Ok(false)
+        });
+    }
+}
+
+/// Whoever left the shard leaves the queue.
+fn leave_queue_on_exit(mut left: MessageReader<Left>, mut queue: ResMut<ArenaQueue>) {
+    for l in left.read() {
+        queue.remove(l.account);
+    }
+}
+
+/// Pair the queue (see the module docs).
+fn matchmake(
+    mut queue: ResMut<ArenaQueue>,
+    mut found: MessageWriter<MatchFound>,
+    content: Res<GameContent>,
+    clock: Res<GameClock>,
+) {
+    if queue.0.len() < 2 {
+        return;
+    }
+    let waiting: Vec<Waiting> = queue
+        .0
+        .iter()
+        .map(|q| Waiting {
+            rating: q.rating.rating,
+            since: q.since,
+        })
+        .collect();
+    let pairs = arena::pair(&waiting, clock.now, &content.0.duel.matchmaking);
+    if pairs.is_empty() {
+        return;
+    }
+    let mut taken = vec![false; queue.0.len()];
+    for &(a, b) in &pairs {
+        // The one who waited longer plays first.
+        let (first, second) = if queue.0[a].since <= queue.0[b].since {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        taken[a] = true;
+        taken[b] = true;
+        info!(a = %queue.0[first].account, b = %queue.0[second].account, "match found");
+        found.write(MatchFound([queue.0[first].clone(), queue.0[second].clone()]));
+    }
+    let mut i = 0;
+    queue.0.retain(|_| {
+        i += 1;
+        !taken[i - 1]
+    });
+}
+
+/// The arena systems (after the player lifecycle, before the duels).
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArenaSet;
+
+pub(crate) fn plugin(app: &mut App) {
+    intake::<DeckAction>(app);
+    intake::<TravelAction>(app);
+    intake::<ArenaAction>(app);
+    app.init_resource::<ArenaQueue>()
+        .add_message::<MatchFound>();
+    app.add_systems(
+        Update,
+        (
+            leave_queue_on_exit,
+            deck_requests,
+            travel_requests,
+            arena_requests,
+            matchmake,
+        )
+            .chain()
+            .in_set(TickSet::Simulate)
+            .in_set(ArenaSet)
+            .after(super::players::PlayersSet),
+    );
+}

@@ -1,0 +1,548 @@
+//! Live card duels: the shard runs every duel with the pure rules (`harvest_shared::duel`) and
+//! decides everything; clients only ask.
+//!
+//! - A [`MatchFound`] spawns a duel entity: [`LiveDuel`] (server-only: the whole state, decks
+//!   in order, the action log, the content it started with) and the replicated
+//!   [`DuelBoard`], sent to the two duelists' links only (`Replicate::manual`). Each duelist's
+//!   own player entity gets a [`DuelSeat`] with their hand; the opponent's hand and both decks
+//!   are counts on the board and nothing more.
+//! - A [`DuelAction`] request is checked and applied by `Duel::apply`; a refusal answers with
+//!   the typed reason and changes nothing. Every applied call goes into the log, and so does
+//!   every timer tick that ended a turn (`Duel::tick`), so the log replays exactly.
+//! - A duelist whose link goes away is *away*: a grace period from content runs
+//!   (`disconnect_grace_ticks`) and they forfeit (a logged concession) unless they are back,
+//!   in which case their seat and the board follow them to the new link.
+//! - When a duel ends its [`MatchReport`] goes to the sidecar, which rates both players,
+//!   stores the record and pays the rewards through the ledger in one commit. The answer sets
+//!   each duelist's [`ArenaStatus`] (result, rating change, reward) and credits the reward to the
+//!   live player it was recorded for. An unreachable sidecar is retried; a refusal (4xx) is
+//!   logged and never retried.
+
+use super::arena::MatchFound;
+use super::clock::GameClock;
+use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::persistence::{Backend, Job, MatchRecorded};
+use super::player::{Attached, Left, Player};
+use super::players::Players;
+use super::shutdown::ShardState;
+use super::{GameContent, Settings, TickSet};
+use crate::sidecar_client::SidecarError;
+use bevy::prelude::*;
+use harvest_shared::api::{MAX_MATCH_LOG, MatchReport};
+use harvest_shared::content::Content;
+use harvest_shared::duel::rating::Rating;
+use harvest_shared::duel::view::{ArenaState, ArenaStatus, DuelBoard, DuelResult, DuelSeat, Result3};
+use harvest_shared::duel::{
+    Duel, DuelAction, DuelError, DuelEvent, LogEntry, Side, deck_hash,
+};
+use harvest_shared::ids::{AccountId, CardId};
+use harvest_shared::inventory::{self, Inventory};
+use harvest_shared::ledger::Delta;
+use harvest_shared::protocol::{ActionNotice, RejectReason};
+use harvest_shared::time::Tick;
+use lightyear::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tracing::{error, info, warn};
+
+/// How long to wait before sending a match record again after the sidecar was unreachable.
+pub const RECORD_RETRY_TICKS: u64 = 100;
+
+/// One duelist's place in a live duel.
+#[derive(Debug, Clone)]
+pub struct Seat {
+    pub account: AccountId,
+    /// Their player entity while they are on this shard.
+    pub player: Option<Entity>,
+    pub link: Option<Entity>,
+    /// They left at this tick and have not come back.
+    pub away_since: Option<Tick>,
+    pub rating: Rating,
+    pub deck: Vec<CardId>,
+}
+
+/// Where a duel is in its life.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Playing,
+    /// Over; its record is with the sidecar (or is sent again at `retry_at`).
+    Recording { retry_at: Option<Tick> },
+}
+
+/// A duel's whole state, on the shard only.
+#[derive(Component, Debug)]
+pub struct LiveDuel {
+    pub match_id: String,
+    pub duel: Duel,
+    /// The content the duel started with (a hot reload changes only later duels).
+    pub content: Arc<Content>,
+    pub seats: [Seat; 2],
+    pub started: Tick,
+    pub log: Vec<LogEntry>,
+    pub phase: Phase,
+}
+
+impl LiveDuel {
+    fn side_of(&self, account: AccountId) -> Option<Side> {
+        if self.seats[0].account == account {
+            Some(Side::A)
+        } else if self.seats[1].account == account {
+            Some(Side::B)
+        } else {
+            None
+        }
+    }
+
+    /// The links to replicate the board to.
+    fn links(&self) -> Vec<Entity> {
+        self.seats.iter().filter_map(|s| s.link).collect()
+    }
+
+    /// The record of a finished duel.
+    fn report(&self, shard_id: &str) -> Option<MatchReport> {
+        let outcome = self.duel.outcome?;
+        let rewards = &self.duel.rules.rewards;
+        let pay = |side| match Result3::of(outcome, side) {
+            Result3::Win => rewards.win,
+            Result3::Draw => rewards.draw,
+            Result3::Loss => rewards.loss,
+        };
+        Some(MatchReport {
+            match_id: self.match_id.clone(),
+            shard_id: shard_id.to_owned(),
+            players: [self.seats[0].account, self.seats[1].account],
+            decks: [self.seats[0].deck.clone(), self.seats[1].deck.clone()],
+            deck_hashes: [deck_hash(&self.seats[0].deck), deck_hash(&self.seats[1].deck)],
+            seed: self.duel.seed,
+            rules: self.duel.rules.clone(),
+            content_version: self.content.version.clone(),
+            started: self.started,
+            log: self.log.clone(),
+            outcome,
+            final_hash: self.duel.state_hash(),
+            rewards: [pay(Side::A), pay(Side::B)],
+        })
+    }
+}
+
+/// Live duels by account and by match id.
+#[derive(Resource, Debug, Default)]
+pub struct Duels {
+    pub by_account: HashMap<AccountId, Entity>,
+    pub by_match: HashMap<String, Entity>,
+}
+
+/// Duel counters since start.
+#[derive(Resource, Debug, Default, Clone, Copy)]
+pub struct DuelStats {
+    pub started: u64,
+    pub finished: u64,
+    pub recorded: u64,
+    pub forfeits: u64,
+    pub timeouts: u64,
+    pub moves: u64,
+    pub moves_refused: u64,
+    pub record_failures: u64,
+}
+
+fn seat_index(side: Side) -> usize {
+    match side {
+        Side::A => 0,
+        Side::B => 1,
+    }
+}
+
+/// Spawn a duel for each pair the queue found.
+#[allow(clippy::too_many_arguments)]
+fn start_duels(
+    mut commands: Commands,
+    mut found: MessageReader<MatchFound>,
+    mut duels: ResMut<Duels>,
+    mut stats: ResMut<DuelStats>,
+    mut players: Query<(&Player, &mut ArenaStatus)>,
+    content: Res<GameContent>,
+    settings: Res<Settings>,
+    clock: Res<GameClock>,
+) {
+    for MatchFound(pair) in found.read() {
+        let seed: u64 = rand::random();
+        let match_id = format!("m{seed:016x}{:06x}", stats.started & 0xff_ffff);
+        let duel = Duel::new(
+            seed,
+            content.0.duel.clone(),
+            [pair[0].deck.clone(), pair[1].deck.clone()],
+            clock.now,
+        );
+        let seats = [0, 1].map(|i| {
+            let q = &pair[i];
+            let link = players.get(q.player).ok().and_then(|(p, _)| p.link);
+            Seat {
+                account: q.account,
+                player: Some(q.player),
+                link,
+                away_since: None,
+                rating: q.rating,
+                deck: q.deck.clone(),
+            }
+        });
+        let accounts = [seats[0].account, seats[1].account];
+        let live = LiveDuel {
+            match_id: match_id.clone(),
+            content: content.0.clone(),
+            seats,
+            started: clock.now,
+            log: Vec::new(),
+            phase: Phase::Playing,
+            duel,
+        };
+        let board = DuelBoard::of(&live.duel, &match_id, accounts);
+        let links = live.links();
+        let hands = [
+            live.duel.side(Side::A).hand.clone(),
+            live.duel.side(Side::B).hand.clone(),
+        ];
+        let mut e = commands.spawn((live, board, Name::new("duel")));
+        if settings.0.network {
+            e.insert(Replicate::manual(links));
+        }
+        let entity = e.id();
+        for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+            if let Ok((_, mut status)) = players.get_mut(pair[i].player) {
+                status.state = ArenaState::InDuel;
+                commands.entity(pair[i].player).insert(DuelSeat {
+                    side,
+                    hand: hands[i].clone(),
+                });
+            }
+            duels.by_account.insert(accounts[i], entity);
+        }
+        duels.by_match.insert(match_id.clone(), entity);
+        stats.started += 1;
+        info!(%match_id, a = %accounts[0], b = %accounts[1], "duel started");
+    }
+}
+
+/// After a duel changed: refresh its board (appending `events` to the play log) and the
+/// duelists' hands.
+fn refresh(
+    live: &LiveDuel,
+    board: &mut DuelBoard,
+    events: Vec<DuelEvent>,
+    seats: &mut Query<&mut DuelSeat>,
+) {
+    let mut fresh = DuelBoard::of(&live.duel, &live.match_id, board.accounts);
+    fresh.log = std::mem::take(&mut board.log);
+    fresh.push_log(events);
+    let grace = u64::from(live.duel.rules.disconnect_grace_ticks);
+    fresh.away_until = [0, 1].map(|i| live.seats[i].away_since.map(|t| t.saturating_add(grace)));
+    *board = fresh;
+    for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+        if let Some(p) = live.seats[i].player
+            && let Ok(mut seat) = seats.get_mut(p)
+        {
+            let hand = &live.duel.side(side).hand;
+            if &seat.hand != hand {
+                seat.hand = hand.clone();
+            }
+        }
+    }
+}
+
+/// Apply duelists' moves.
+#[allow(clippy::too_many_arguments)]
+fn duel_requests(
+    mut incoming: MessageReader<Incoming<DuelAction>>,
+    duels: Res<Duels>,
+    mut live: Query<(&mut LiveDuel, &mut DuelBoard)>,
+    mut seats: Query<&mut DuelSeat>,
+    players: Query<&Player>,
+    mut answers: MessageWriter<Answer>,
+    mut requests: ResMut<RequestStats>,
+    mut stats: ResMut<DuelStats>,
+    clock: Res<GameClock>,
+    state: Res<State<ShardState>>,
+) {
+    let running = *state.get() == ShardState::Running;
+    for req in incoming.read() {
+        let result = (|| {
+            let account = req
+                .player
+                .and_then(|p| players.get(p).ok())
+                .map(|p| p.account)
+                .ok_or(RejectReason::NotReady)?;
+            if !running {
+                return Err(RejectReason::NotReady);
+            }
+            let entity = *duels
+                .by_account
+                .get(&account)
+                .ok_or(RejectReason::NotInDuel)?;
+            let (mut live, mut board) = live.get_mut(entity).map_err(|_| RejectReason::NotInDuel)?;
+            let side = live.side_of(account).ok_or(RejectReason::NotInDuel)?;
+            if live.phase != Phase::Playing {
+                return Err(DuelError::Over.into());
+            }
+            if live.log.len() >= MAX_MATCH_LOG - 1
+                && !matches!(req.action, DuelAction::Concede | DuelAction::EndTurn)
+            {
+                // Never reached with content's limits; keeps a record storable whatever.
+                return Err(DuelError::InvalidTarget("the duel's log is full".into()).into());
+            }
+            let content = live.content.clone();
+            let events = live.duel.apply(side, &req.action, &content, clock.now)?;
+            live.log.push(LogEntry::Act {
+                side,
+                action: req.action.clone(),
+                at: clock.now,
+            });
+            refresh(&live, &mut board, events, &mut seats);
+            Ok(())
+        })();
+        if result.is_ok() {
+            stats.moves += 1;
+            requests.accepted += 1;
+        } else {
+            stats.moves_refused += 1;
+            requests.rejected += 1;
+        }
+        answers.write(Answer {
+            link: req.link,
+            notice: ActionNotice {
+                request_id: req.request_id,
+                result,
+            },
+        });
+    }
+}
+
+/// Turn timers, disconnect forfeits, and sending finished duels' records.
+#[allow(clippy::too_many_arguments)]
+fn run_duels(
+    mut live: Query<(&mut LiveDuel, &mut DuelBoard)>,
+    mut seats: Query<&mut DuelSeat>,
+    mut stats: ResMut<DuelStats>,
+    mut backend: ResMut<Backend>,
+    settings: Res<Settings>,
+    clock: Res<GameClock>,
+) {
+    let now = clock.now;
+    for (mut live, mut board) in &mut live {
+        if live.phase == Phase::Playing {
+            let mut events = live.duel.tick(now);
+            if !events.is_empty() {
+                stats.timeouts += 1;
+                live.log.push(LogEntry::Tick { at: now });
+            }
+            let grace = u64::from(live.duel.rules.disconnect_grace_ticks);
+            for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+                let gone = live.seats[i]
+                    .away_since
+                    .is_some_and(|t| t.saturating_add(grace) <= now);
+                if gone && live.duel.outcome.is_none() {
+                    let content = live.content.clone();
+                    if let Ok(ev) = live.duel.apply(side, &DuelAction::Concede, &content, now) {
+                        stats.forfeits += 1;
+                        info!(match_id = %live.match_id, account = %live.seats[i].account, "forfeit: did not come back in time");
+                        live.log.push(LogEntry::Act {
+                            side,
+                            action: DuelAction::Concede,
+                            at: now,
+                        });
+                        events.extend(ev);
+                    }
+                }
+            }
+            if !events.is_empty() {
+                refresh(&live, &mut board, events, &mut seats);
+            }
+            if live.duel.outcome.is_some() {
+                stats.finished += 1;
+                live.phase = Phase::Recording { retry_at: Some(now) };
+                info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
+            }
+        }
+        if let Phase::Recording { retry_at: Some(at) } = live.phase
+            && at <= now
+            && let Some(report) = live.report(&settings.0.shard_id)
+        {
+            live.phase = Phase::Recording { retry_at: None };
+            backend.submit(Job::RecordMatch(Box::new(report)));
+        }
+    }
+}
+
+/// A duelist's link came (back): their seat and the board follow it. A duelist who left the
+/// shard is marked away (the grace period starts).
+#[allow(clippy::too_many_arguments)]
+fn follow_duelists(
+    mut commands: Commands,
+    mut attached: MessageReader<Attached>,
+    mut left: MessageReader<Left>,
+    duels: Res<Duels>,
+    mut live: Query<(&mut LiveDuel, &mut DuelBoard)>,
+    mut players: Query<(&Player, &mut ArenaStatus)>,
+    mut seats: Query<&mut DuelSeat>,
+    settings: Res<Settings>,
+    clock: Res<GameClock>,
+) {
+    let network = settings.0.network;
+    for l in left.read() {
+        let Some(&entity) = duels.by_account.get(&l.account) else {
+            continue;
+        };
+        let Ok((mut duel, mut board)) = live.get_mut(entity) else {
+            continue;
+        };
+        let Some(side) = duel.side_of(l.account) else {
+            continue;
+        };
+        let seat = &mut duel.seats[seat_index(side)];
+        if seat.link != Some(l.link) {
+            continue; // another link took the player over
+        }
+        seat.link = None;
+        seat.player = None;
+        seat.away_since = Some(clock.now);
+        info!(match_id = %duel.match_id, account = %l.account, "duelist disconnected: grace period started");
+        if network {
+            commands.entity(entity).insert(Replicate::manual(duel.links()));
+        }
+        refresh(&duel, &mut board, Vec::new(), &mut seats);
+    }
+    for a in attached.read() {
+        let Ok((p, mut status)) = players.get_mut(a.player) else {
+            continue;
+        };
+        let Some(&entity) = duels.by_account.get(&p.account) else {
+            continue;
+        };
+        let Ok((mut duel, mut board)) = live.get_mut(entity) else {
+            continue;
+        };
+        let Some(side) = duel.side_of(p.account) else {
+            continue;
+        };
+        let seat = &mut duel.seats[seat_index(side)];
+        seat.player = Some(a.player);
+        seat.link = Some(a.link);
+        seat.away_since = None;
+        status.state = ArenaState::InDuel;
+        commands.entity(a.player).insert(DuelSeat {
+            side,
+            hand: duel.duel.side(side).hand.clone(),
+        });
+        if network {
+            commands.entity(entity).insert(Replicate::manual(duel.links()));
+        }
+        refresh(&duel, &mut board, Vec::new(), &mut seats);
+    }
+}
+
+/// The sidecar answered a match record: tell both duelists, credit the rewards it paid to the
+/// live players it was recorded for, and end the duel.
+#[allow(clippy::too_many_arguments)]
+fn finish_duels(
+    mut commands: Commands,
+    mut recorded: MessageReader<MatchRecorded>,
+    mut duels: ResMut<Duels>,
+    mut live: Query<&mut LiveDuel>,
+    mut players: Query<(&mut ArenaStatus, &mut Inventory)>,
+    online: Res<Players>,
+    mut stats: ResMut<DuelStats>,
+    clock: Res<GameClock>,
+) {
+    for MatchRecorded { match_id, result } in recorded.read() {
+        let Some(&entity) = duels.by_match.get(match_id) else {
+            continue;
+        };
+        let Ok(mut duel) = live.get_mut(entity) else {
+            continue;
+        };
+        let Some(outcome) = duel.duel.outcome else {
+            continue;
+        };
+        let settled = match result {
+            Ok(s) => Some(s.clone()),
+            Err(SidecarError::Unavailable(e)) => {
+                stats.record_failures += 1;
+                warn!(%match_id, error = %e, "recording the match failed; retrying");
+                duel.phase = Phase::Recording {
+                    retry_at: Some(clock.now.saturating_add(RECORD_RETRY_TICKS)),
+                };
+                continue;
+            }
+            Err(e) => {
+                // A refusal will not change on a retry: the result stands unrated and unpaid.
+                stats.record_failures += 1;
+                error!(%match_id, error = %e, "the sidecar refused the match record; not retried");
+                None
+            }
+        };
+        if settled.is_some() {
+            stats.recorded += 1;
+        }
+        for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+            let seat = &duel.seats[i];
+            duels.by_account.remove(&seat.account);
+            let Some(player) = seat.player else {
+                continue;
+            };
+            // Only the entity the record was made for: a player loaded again since read the
+            // reward with their holdings.
+            if online.online.get(&seat.account) != Some(&player) {
+                continue;
+            }
+            let Ok((mut status, mut inv)) = players.get_mut(player) else {
+                continue;
+            };
+            let (after, reward) = match &settled {
+                Some(s) => (s.ratings_after[i], s.rewards[i]),
+                None => (seat.rating, 0),
+            };
+            if reward > 0 {
+                let mut credited = inv.clone();
+                match inventory::apply(
+                    &Delta::coins(i64::from(reward)),
+                    &mut credited,
+                    None,
+                    &duel.content,
+                ) {
+                    Ok(()) => *inv = credited,
+                    Err(e) => warn!(account = %seat.account, error = %e, "reward recorded but not shown until the next login"),
+                }
+            }
+            status.rating = after;
+            status.state = ArenaState::Idle;
+            status.last = Some(DuelResult {
+                match_id: match_id.clone(),
+                opponent: duel.seats[1 - i].account,
+                result: Result3::of(outcome, side),
+                rating_before: seat.rating,
+                rating_after: after,
+                reward,
+            });
+            commands.entity(player).remove::<DuelSeat>();
+        }
+        duel.phase = Phase::Recording { retry_at: None };
+        duels.by_match.remove(match_id);
+        commands.entity(entity).despawn();
+    }
+}
+
+pub(crate) fn plugin(app: &mut App) {
+    intake::<DuelAction>(app);
+    app.init_resource::<Duels>().init_resource::<DuelStats>();
+    app.add_systems(
+        Update,
+        (
+            start_duels,
+            follow_duelists,
+            duel_requests,
+            run_duels,
+            finish_duels,
+        )
+            .chain()
+            .in_set(TickSet::Simulate)
+            .after(super::arena::ArenaSet),
+    );
+}
