@@ -171,10 +171,20 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_harvest-server"))
         .args(["replay", "m-nope", "--data-dir"])
         .arg(&stack.cfg.data_dir)
+        .arg("--content-dir")
+        .arg(content_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no match 'm-nope'"), "{err}");
+    // Content that is not there: exit 2, naming the directory.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harvest-server"))
+        .args(["replay", &ra.match_id, "--content-dir", "/nonexistent"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no match"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent"));
 }
 
 #[test]

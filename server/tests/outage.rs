@@ -34,14 +34,21 @@ struct LastKnown(HashMap<AccountId, (PlayerState, Holdings)>);
 
 fn remember(
     mut last: ResMut<LastKnown>,
-    players: Query<(&Player, &PlayerInfo, &Farm, &Inventory, &Collection)>,
+    players: Query<(
+        &Player,
+        &PlayerInfo,
+        &Farm,
+        &Inventory,
+        &Collection,
+        &harvest_shared::duel::Decks,
+    )>,
 ) {
-    for (p, info, farm, inv, col) in &players {
+    for (p, info, farm, inv, col, decks) in &players {
         let holdings = Holdings {
             inventory: inv.clone(),
             collection: col.clone(),
         };
-        last.0.insert(p.account, (snapshot(info, farm), holdings));
+        last.0.insert(p.account, (snapshot(info, farm, decks), holdings));
     }
 }
 

@@ -10,7 +10,6 @@ use harvest_shared::duel::policy::sensible_move;
 use harvest_shared::duel::view::{ArenaState, ArenaStatus, DuelBoard, DuelSeat};
 use harvest_shared::duel::deck::best_deck;
 use harvest_shared::duel::{DeckAction, Decks};
-use harvest_shared::inventory::Collection;
 use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::time::Tick;
 use harvest_shared::travel::TravelAction;
