@@ -33,6 +33,13 @@ out = {
     "content_reloads": len(reloads),
     "content_reload_wait_max_ms": max((r.get("waited_ms", 0) for r in reloads), default=None),
     "content_reload_tick_max_ms": max((s.get("reload_tick_max_ms", 0) for s in stats), default=None),
+    # Duels (the `duel` scenario): live at once in the steady windows, recorded over the run,
+    # and what each duelist was sent (every bot is a duelist). P2 for duels: <= 1 KB/s.
+    "duels_live_max": max((s.get("duels_live", 0) for s in steady), default=None),
+    "duels_recorded": max((s.get("duels_recorded", 0) for s in stats), default=None),
+    "duels_completed": bots.get("duels_completed"),
+    "duel_actions_rejected": bots.get("duel_actions_rejected"),
+    "bytes_per_duelist_per_s": bots.get("bytes_in_per_client_per_s") if bots.get("scenario") == "duel" else None,
     "bots": bots,
 }
 if base:

@@ -82,6 +82,36 @@ fn rules(c: &mut Criterion) {
     c.bench_function("duel/state_hash", |b| {
         b.iter(|| black_box(&start).state_hash())
     });
+    // What a duelist is sent after each change: the public board, rebuilt from the duel.
+    c.bench_function("duel/board_view", |b| {
+        b.iter(|| {
+            harvest_shared::duel::view::DuelBoard::of(
+                black_box(&start),
+                "m0000000000000000",
+                [
+                    harvest_shared::ids::AccountId(1),
+                    harvest_shared::ids::AccountId(2),
+                ],
+            )
+        })
+    });
+    // The arena's matchmaking pass over a queue of 1,000 players with spread-out ratings,
+    // run every frame.
+    let queue: Vec<harvest_shared::duel::arena::Waiting> = (0..1000u64)
+        .map(|i| harvest_shared::duel::arena::Waiting {
+            rating: 1000.0 + ((i * 7919) % 1000) as f64,
+            since: Tick(1_000 + i % 200),
+        })
+        .collect();
+    c.bench_function("duel/matchmaking_pair_1000", |b| {
+        b.iter(|| {
+            harvest_shared::duel::arena::pair(
+                black_box(&queue),
+                Tick(1_300),
+                &content.duel.matchmaking,
+            )
+        })
+    });
 }
 
 criterion_group!(benches, rules);

@@ -83,7 +83,11 @@ impl std::fmt::Display for ReplayReport {
                 self.match_id, self.moves, self.outcome, self.final_hash
             )
         } else {
-            writeln!(f, "match {}: replay does NOT match its record:", self.match_id)?;
+            writeln!(
+                f,
+                "match {}: replay does NOT match its record:",
+                self.match_id
+            )?;
             for p in &self.problems {
                 writeln!(f, "  - {p}")?;
             }

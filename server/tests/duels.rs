@@ -67,7 +67,10 @@ fn store(app: &mut App) -> &mut MemoryStore {
 }
 
 fn starter(app: &App) -> Vec<CardId> {
-    let c = &app.world().resource::<harvest_server::plugins::GameContent>().0;
+    let c = &app
+        .world()
+        .resource::<harvest_server::plugins::GameContent>()
+        .0;
     c.economy
         .start_cards
         .iter()
@@ -78,10 +81,24 @@ fn starter(app: &App) -> Vec<CardId> {
 /// A player with a legal deck (id 0) in the arena.
 fn ready_duelist(app: &mut App, account: i64) -> (Entity, Entity) {
     let who = offline_join(app, AccountId(account));
-    ask(app, who, DeckAction::Create { name: "Main".into() }).unwrap();
+    ask(
+        app,
+        who,
+        DeckAction::Create {
+            name: "Main".into(),
+        },
+    )
+    .unwrap();
     let cards = starter(app);
     ask(app, who, DeckAction::SetCards { deck: 0, cards }).unwrap();
-    ask(app, who, TravelAction { to: ZoneId::new("arena") }).unwrap();
+    ask(
+        app,
+        who,
+        TravelAction {
+            to: ZoneId::new("arena"),
+        },
+    )
+    .unwrap();
     who
 }
 
@@ -104,17 +121,41 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
         ask(&mut app, who, DeckAction::Create { name: " ".into() }),
         Err(DeckEditError::BadName.into())
     );
-    ask(&mut app, who, DeckAction::Create { name: "Main".into() }).unwrap();
+    ask(
+        &mut app,
+        who,
+        DeckAction::Create {
+            name: "Main".into(),
+        },
+    )
+    .unwrap();
     let too_few = vec![CardId::new("sprout_guard")];
-    match ask(&mut app, who, DeckAction::SetCards { deck: 0, cards: too_few }) {
+    match ask(
+        &mut app,
+        who,
+        DeckAction::SetCards {
+            deck: 0,
+            cards: too_few,
+        },
+    ) {
         Err(RejectReason::Deck(DeckEditError::Illegal(e))) => {
-            assert!(matches!(e[0], DeckError::Size { want: 12, got: 1 }), "{e:?}")
+            assert!(
+                matches!(e[0], DeckError::Size { want: 12, got: 1 }),
+                "{e:?}"
+            )
         }
         other => panic!("{other:?}"),
     }
     let mut unowned = starter(&app);
     unowned[0] = CardId::new("pumpkin_golem");
-    match ask(&mut app, who, DeckAction::SetCards { deck: 0, cards: unowned }) {
+    match ask(
+        &mut app,
+        who,
+        DeckAction::SetCards {
+            deck: 0,
+            cards: unowned,
+        },
+    ) {
         Err(RejectReason::Deck(DeckEditError::Illegal(e))) => assert!(
             e.iter().any(|e| matches!(e, DeckError::NotOwned { .. })),
             "{e:?}"
@@ -122,14 +163,40 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
         other => panic!("{other:?}"),
     }
     let huge = vec![CardId::new("sprout_guard"); 100_000];
-    assert!(ask(&mut app, who, DeckAction::SetCards { deck: 0, cards: huge }).is_err());
+    assert!(
+        ask(
+            &mut app,
+            who,
+            DeckAction::SetCards {
+                deck: 0,
+                cards: huge
+            }
+        )
+        .is_err()
+    );
     assert_eq!(
         ask(&mut app, who, DeckAction::Delete { deck: 9 }),
         Err(DeckEditError::NoSuchDeck(9).into())
     );
     let cards = starter(&app);
-    ask(&mut app, who, DeckAction::SetCards { deck: 0, cards: cards.clone() }).unwrap();
-    ask(&mut app, who, DeckAction::Rename { deck: 0, name: "Roots".into() }).unwrap();
+    ask(
+        &mut app,
+        who,
+        DeckAction::SetCards {
+            deck: 0,
+            cards: cards.clone(),
+        },
+    )
+    .unwrap();
+    ask(
+        &mut app,
+        who,
+        DeckAction::Rename {
+            deck: 0,
+            name: "Roots".into(),
+        },
+    )
+    .unwrap();
     let decks = app.world().get::<Decks>(who.1).unwrap().clone();
     assert_eq!(decks.decks[0].name, "Roots");
     assert_eq!(decks.decks[0].cards, cards);
@@ -140,24 +207,49 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
         Err(ArenaError::NotInArena.into())
     );
     assert_eq!(
-        ask(&mut app, who, TravelAction { to: ZoneId::new("nowhere") }),
+        ask(
+            &mut app,
+            who,
+            TravelAction {
+                to: ZoneId::new("nowhere")
+            }
+        ),
         Err(TravelError::UnknownZone(ZoneId::new("nowhere")).into())
     );
-    ask(&mut app, who, TravelAction { to: ZoneId::new("arena") }).unwrap();
-    assert_eq!(app.world().get::<PlayerInfo>(who.1).unwrap().zone, ZoneId::new("arena"));
+    ask(
+        &mut app,
+        who,
+        TravelAction {
+            to: ZoneId::new("arena"),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        app.world().get::<PlayerInfo>(who.1).unwrap().zone,
+        ZoneId::new("arena")
+    );
     assert_eq!(
         ask(&mut app, who, ArenaAction::Queue { deck: 3 }),
         Err(ArenaError::NoSuchDeck(3).into())
     );
     ask(&mut app, who, ArenaAction::Queue { deck: 0 }).unwrap();
-    assert!(matches!(status(&app, who.1).state, ArenaState::Queued { deck: 0, .. }));
+    assert!(matches!(
+        status(&app, who.1).state,
+        ArenaState::Queued { deck: 0, .. }
+    ));
     assert_eq!(
         ask(&mut app, who, ArenaAction::Queue { deck: 0 }),
         Err(ArenaError::AlreadyQueued.into())
     );
     // Nobody leaves for another zone while queued; leaving the queue is always possible.
     assert_eq!(
-        ask(&mut app, who, TravelAction { to: ZoneId::new("meadow") }),
+        ask(
+            &mut app,
+            who,
+            TravelAction {
+                to: ZoneId::new("meadow")
+            }
+        ),
         Err(TravelError::Busy.into())
     );
     ask(&mut app, who, ArenaAction::Leave).unwrap();
@@ -168,7 +260,10 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
     );
     assert!(app.world().resource::<ArenaQueue>().0.is_empty());
     // A duel move outside a duel.
-    assert_eq!(ask(&mut app, who, DuelAction::EndTurn), Err(RejectReason::NotInDuel));
+    assert_eq!(
+        ask(&mut app, who, DuelAction::EndTurn),
+        Err(RejectReason::NotInDuel)
+    );
 
     // The decks are saved with the player: after leaving and coming back they are there.
     ask(&mut app, who, ArenaAction::Queue { deck: 0 }).unwrap();
@@ -179,10 +274,16 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
     for _ in 0..5 {
         app.update();
     }
-    assert!(app.world().resource::<ArenaQueue>().0.is_empty(), "leaving the shard leaves the queue");
+    assert!(
+        app.world().resource::<ArenaQueue>().0.is_empty(),
+        "leaving the shard leaves the queue"
+    );
     let again = offline_join(&mut app, AccountId(1));
     assert_eq!(app.world().get::<Decks>(again.1).unwrap(), &decks);
-    assert_eq!(app.world().get::<PlayerInfo>(again.1).unwrap().zone, ZoneId::new("arena"));
+    assert_eq!(
+        app.world().get::<PlayerInfo>(again.1).unwrap().zone,
+        ZoneId::new("arena")
+    );
 }
 
 #[test]
@@ -196,7 +297,12 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
     ask(&mut app, b, ArenaAction::Queue { deck: 0 }).unwrap();
     app.update();
     // Paired at once (equal ratings); A waited longer, so A plays first.
-    let duel = *app.world().resource::<Duels>().by_account.get(&AccountId(1)).expect("a duel started");
+    let duel = *app
+        .world()
+        .resource::<Duels>()
+        .by_account
+        .get(&AccountId(1))
+        .expect("a duel started");
     assert_eq!(status(&app, a.1).state, ArenaState::InDuel);
     let seat_a = app.world().get::<DuelSeat>(a.1).unwrap().clone();
     let seat_b = app.world().get::<DuelSeat>(b.1).unwrap().clone();
@@ -216,11 +322,22 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
     );
     // A card that is not in your hand.
     assert_eq!(
-        ask(&mut app, a, DuelAction::Play { hand: 40, target: None }),
+        ask(
+            &mut app,
+            a,
+            DuelAction::Play {
+                hand: 40,
+                target: None
+            }
+        ),
         Err(DuelError::NotInHand(40).into())
     );
     // Not enough energy: the dearest card in hand on turn 1.
-    let content = app.world().resource::<harvest_server::plugins::GameContent>().0.clone();
+    let content = app
+        .world()
+        .resource::<harvest_server::plugins::GameContent>()
+        .0
+        .clone();
     let (dear, cost) = seat_a
         .hand
         .iter()
@@ -230,17 +347,34 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
         .unwrap();
     if cost > 1 {
         assert!(matches!(
-            ask(&mut app, a, DuelAction::Play { hand: dear as u8, target: None }),
+            ask(
+                &mut app,
+                a,
+                DuelAction::Play {
+                    hand: dear as u8,
+                    target: None
+                }
+            ),
             Err(RejectReason::Duel(DuelError::NotEnoughEnergy { .. }))
         ));
     }
     // An invalid target: a unit that does not exist.
     assert!(matches!(
-        ask(&mut app, a, DuelAction::Attack { unit: 99, target: Target::Hero(Side::B) }),
+        ask(
+            &mut app,
+            a,
+            DuelAction::Attack {
+                unit: 99,
+                target: Target::Hero(Side::B)
+            }
+        ),
         Err(RejectReason::Duel(DuelError::InvalidTarget(_)))
     ));
     assert_eq!(hash(&app), before, "refusals change nothing");
-    assert_eq!(app.world().resource::<DuelStats>().moves_refused, 4 - u64::from(cost <= 1));
+    assert_eq!(
+        app.world().resource::<DuelStats>().moves_refused,
+        4 - u64::from(cost <= 1)
+    );
 
     // The turn timer ends A's turn by itself.
     let turn_ticks = u64::from(content.duel.turn_ticks);
@@ -253,7 +387,10 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
     for _ in 0..3 {
         app.update();
     }
-    assert!(app.world().get_entity(duel).is_err(), "the duel is over and gone");
+    assert!(
+        app.world().get_entity(duel).is_err(),
+        "the duel is over and gone"
+    );
     let sa = status(&app, a.1);
     let last = sa.last.clone().expect("A has a result");
     assert_eq!(last.result, Result3::Win);
@@ -266,7 +403,11 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
     assert_eq!(coins(&app, b.1), coins_b + rewards.loss);
 
     // The record replays exactly; a tampered one does not.
-    let record = store(&mut app).matches.get(&last.match_id).cloned().expect("recorded");
+    let record = store(&mut app)
+        .matches
+        .get(&last.match_id)
+        .cloned()
+        .expect("recorded");
     let report = harvest_server::replay::verify(&record, &content);
     assert!(report.verified, "{report}");
     assert_eq!(report.moves, record.report.log.len());
@@ -288,30 +429,53 @@ fn a_duelist_who_disconnects_forfeits_after_the_grace_period_unless_back() {
     ask(&mut app, a, ArenaAction::Queue { deck: 0 }).unwrap();
     ask(&mut app, b, ArenaAction::Queue { deck: 0 }).unwrap();
     app.update();
-    let duel = *app.world().resource::<Duels>().by_account.get(&AccountId(2)).unwrap();
+    let duel = *app
+        .world()
+        .resource::<Duels>()
+        .by_account
+        .get(&AccountId(2))
+        .unwrap();
     let grace = {
-        let c = &app.world().resource::<harvest_server::plugins::GameContent>().0;
+        let c = &app
+            .world()
+            .resource::<harvest_server::plugins::GameContent>()
+            .0;
         u64::from(c.duel.disconnect_grace_ticks)
     };
 
     // B drops and comes back within the grace period: the duel goes on, the seat follows.
-    app.world_mut().write_message(Left { account: AccountId(2), link: b.0 });
+    app.world_mut().write_message(Left {
+        account: AccountId(2),
+        link: b.0,
+    });
     app.update();
     assert!(app.world().get::<DuelBoard>(duel).unwrap().away_until[1].is_some());
     skip_ticks(&mut app, grace / 2);
     let b2 = offline_join(&mut app, AccountId(2));
     app.update();
-    assert_eq!(app.world().get::<DuelBoard>(duel).unwrap().away_until[1], None);
+    assert_eq!(
+        app.world().get::<DuelBoard>(duel).unwrap().away_until[1],
+        None
+    );
     assert_eq!(app.world().get::<DuelSeat>(b2.1).unwrap().side, Side::B);
     assert_eq!(status(&app, b2.1).state, ArenaState::InDuel);
     skip_ticks(&mut app, grace);
-    assert!(app.world().get_entity(duel).is_ok(), "back in time: no forfeit");
+    assert!(
+        app.world().get_entity(duel).is_ok(),
+        "back in time: no forfeit"
+    );
 
     // A drops for good: after the grace period A forfeits and B wins.
-    app.world_mut().write_message(Left { account: AccountId(1), link: a.0 });
+    app.world_mut().write_message(Left {
+        account: AccountId(1),
+        link: a.0,
+    });
     app.update();
     skip_ticks(&mut app, grace - 5);
-    assert!(app.world().get_entity(duel).is_ok(), "still within the grace period");
+    assert!(
+        app.world().get_entity(duel).is_ok(),
+        "still within the grace period"
+    );
     skip_ticks(&mut app, 10);
     for _ in 0..3 {
         app.update();
@@ -320,9 +484,17 @@ fn a_duelist_who_disconnects_forfeits_after_the_grace_period_unless_back() {
     let last = status(&app, b2.1).last.expect("B has a result");
     assert_eq!(last.result, Result3::Win);
     // A was not here to be told, but the store rated them and paid them.
-    let record = store(&mut app).matches.get(&last.match_id).cloned().unwrap();
+    let record = store(&mut app)
+        .matches
+        .get(&last.match_id)
+        .cloned()
+        .unwrap();
     assert!(record.settled.ratings_after[0].rating < 1500.0);
-    let content = app.world().resource::<harvest_server::plugins::GameContent>().0.clone();
+    let content = app
+        .world()
+        .resource::<harvest_server::plugins::GameContent>()
+        .0
+        .clone();
     assert!(harvest_server::replay::verify(&record, &content).verified);
     // A comes back to an idle arena status with the new rating.
     let a2 = offline_join(&mut app, AccountId(1));

@@ -34,9 +34,31 @@ fn starter(stack: &Stack) -> Vec<CardId> {
 
 /// Build a deck, go to the arena and queue.
 fn queue(stack: &Stack, server: &mut bevy::app::App, c: &mut NetClient) {
-    act(server, c, DeckAction::Create { name: "Main".into() }).unwrap();
-    act(server, c, DeckAction::SetCards { deck: 0, cards: starter(stack) }).unwrap();
-    act(server, c, TravelAction { to: ZoneId::new("arena") }).unwrap();
+    act(
+        server,
+        c,
+        DeckAction::Create {
+            name: "Main".into(),
+        },
+    )
+    .unwrap();
+    act(
+        server,
+        c,
+        DeckAction::SetCards {
+            deck: 0,
+            cards: starter(stack),
+        },
+    )
+    .unwrap();
+    act(
+        server,
+        c,
+        TravelAction {
+            to: ZoneId::new("arena"),
+        },
+    )
+    .unwrap();
     act(server, c, ArenaAction::Queue { deck: 0 }).unwrap();
 }
 
@@ -44,7 +66,11 @@ fn queue(stack: &Stack, server: &mut bevy::app::App, c: &mut NetClient) {
 fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
     let stack = Stack::start();
     let mut server = stack.shard();
-    let (ia, ib, ic) = (stack.account("ann"), stack.account("ben"), stack.account("cat"));
+    let (ia, ib, ic) = (
+        stack.account("ann"),
+        stack.account("ben"),
+        stack.account("cat"),
+    );
     let mut a = stack.client_of(&mut server, ia);
     let mut b = stack.client_of(&mut server, ib);
     let mut c = stack.client_of(&mut server, ic);
@@ -57,7 +83,8 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
         "both duelists see the board and their seat",
         |_, cs| {
             (0..2).all(|i| {
-                cs[i].replicated::<DuelBoard>().is_some() && cs[i].replicated::<DuelSeat>().is_some()
+                cs[i].replicated::<DuelBoard>().is_some()
+                    && cs[i].replicated::<DuelSeat>().is_some()
             })
         },
     );
@@ -86,7 +113,11 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
         assert_eq!(world.query::<&DuelSeat>().iter(world).count(), 0);
     }
     let decks = b.replicated::<Decks>().unwrap();
-    assert_eq!(decks.decks[0].cards.len(), 12, "decks are replicated to their owner");
+    assert_eq!(
+        decks.decks[0].cards.len(),
+        12,
+        "decks are replicated to their owner"
+    );
 
     // Play it out: each side makes the sensible move on what it can see, one at a time.
     let content = stack.content.clone();
@@ -98,10 +129,14 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
         if status.last.is_some() && status.state == ArenaState::Idle {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the duel ended in time");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the duel ended in time"
+        );
         let mut moved = false;
         for cl in [&mut a, &mut b] {
-            let (Some(board), Some(seat)) = (cl.replicated::<DuelBoard>(), cl.replicated::<DuelSeat>())
+            let (Some(board), Some(seat)) =
+                (cl.replicated::<DuelBoard>(), cl.replicated::<DuelSeat>())
             else {
                 continue;
             };
@@ -117,23 +152,46 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
             }
         }
         // Let the new board arrive before planning again.
-        step_until(&mut server, &mut [&mut a, &mut b], Duration::from_secs(5), "frames", {
-            let mut n = 0;
-            move |_, _| {
-                n += 1;
-                n > if moved { 8 } else { 2 }
-            }
-        });
+        step_until(
+            &mut server,
+            &mut [&mut a, &mut b],
+            Duration::from_secs(5),
+            "frames",
+            {
+                let mut n = 0;
+                move |_, _| {
+                    n += 1;
+                    n > if moved { 8 } else { 2 }
+                }
+            },
+        );
     }
-    assert!(refused <= 2, "moves planned on the visible board are legal ({refused} refused)");
-    step_until(&mut server, &mut [&mut a, &mut b], Duration::from_secs(5), "both results", |_, cs| {
-        cs.iter_mut().all(|c| c.replicated::<ArenaStatus>().unwrap().last.is_some())
-    });
+    assert!(
+        refused <= 2,
+        "moves planned on the visible board are legal ({refused} refused)"
+    );
+    step_until(
+        &mut server,
+        &mut [&mut a, &mut b],
+        Duration::from_secs(5),
+        "both results",
+        |_, cs| {
+            cs.iter_mut()
+                .all(|c| c.replicated::<ArenaStatus>().unwrap().last.is_some())
+        },
+    );
     let ra = a.replicated::<ArenaStatus>().unwrap().last.unwrap();
     let rb = b.replicated::<ArenaStatus>().unwrap().last.unwrap();
     assert_eq!(ra.match_id, rb.match_id);
-    assert!(a.replicated::<DuelSeat>().is_none(), "the seat goes when the duel ends");
-    let (winner, loser) = if ra.result == Result3::Win { (&ra, &rb) } else { (&rb, &ra) };
+    assert!(
+        a.replicated::<DuelSeat>().is_none(),
+        "the seat goes when the duel ends"
+    );
+    let (winner, loser) = if ra.result == Result3::Win {
+        (&ra, &rb)
+    } else {
+        (&rb, &ra)
+    };
     assert_eq!(loser.result, Result3::Loss);
     assert!(winner.rating_after.rating > winner.rating_before.rating);
     assert!(loser.rating_after.rating < loser.rating_before.rating);
@@ -164,7 +222,12 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(report["verified"], true);
     // An unknown match: exit 2 with a clear message.

@@ -48,7 +48,8 @@ fn remember(
             inventory: inv.clone(),
             collection: col.clone(),
         };
-        last.0.insert(p.account, (snapshot(info, farm, decks), holdings));
+        last.0
+            .insert(p.account, (snapshot(info, farm, decks), holdings));
     }
 }
 

@@ -8,11 +8,11 @@ use crate::duel::view::Result3;
 use crate::duel::{LogEntry, Outcome};
 use crate::farming::FarmSummary;
 use crate::ids::CardId;
-use crate::time::Tick;
 use crate::ids::{AccountId, ZoneId};
 use crate::inventory::{Collection, Holdings, Inventory};
 use crate::ledger::{Delta, EntryKind};
 use crate::state::PlayerState;
+use crate::time::Tick;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -423,14 +423,20 @@ impl MatchReport {
                 return Some(("decks", "a deck holds at most 60 cards".into()));
             }
             if crate::duel::deck_hash(&self.decks[i]) != self.deck_hashes[i] {
-                return Some(("deck_hashes", format!("deck {i}'s hash does not match its cards")));
+                return Some((
+                    "deck_hashes",
+                    format!("deck {i}'s hash does not match its cards"),
+                ));
             }
             if self.rewards[i] > crate::content::validate::MAX_PRICE {
                 return Some(("rewards", "a reward is at most 1000000 coins".into()));
             }
         }
         if self.content_version.len() > 64 || self.final_hash.len() > 128 {
-            return Some(("content_version", "content_version and final_hash are short hashes".into()));
+            return Some((
+                "content_version",
+                "content_version and final_hash are short hashes".into(),
+            ));
         }
         None
     }

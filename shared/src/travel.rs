@@ -31,7 +31,11 @@ pub enum TravelError {
 }
 
 /// Check a journey from `from`: the zone to go to.
-pub fn check(action: &TravelAction, from: &ZoneId, content: &Content) -> Result<ZoneId, TravelError> {
+pub fn check(
+    action: &TravelAction,
+    from: &ZoneId,
+    content: &Content,
+) -> Result<ZoneId, TravelError> {
     if content.zone(&action.to).is_none() {
         return Err(TravelError::UnknownZone(action.to.clone()));
     }

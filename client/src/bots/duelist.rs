@@ -6,9 +6,9 @@
 use crate::net::NetClient;
 use harvest_shared::content::Content;
 use harvest_shared::duel::arena::ArenaAction;
+use harvest_shared::duel::deck::best_deck;
 use harvest_shared::duel::policy::sensible_move;
 use harvest_shared::duel::view::{ArenaState, ArenaStatus, DuelBoard, DuelSeat};
-use harvest_shared::duel::deck::best_deck;
 use harvest_shared::duel::{DeckAction, Decks};
 use harvest_shared::protocol::PlayerInfo;
 use harvest_shared::time::Tick;
@@ -95,10 +95,17 @@ pub(crate) fn next(
             "travel",
         );
     }
-    Next::Send(DuelMove::Arena(ArenaAction::Queue { deck: deck.id }), "queue")
+    Next::Send(
+        DuelMove::Arena(ArenaAction::Queue { deck: deck.id }),
+        "queue",
+    )
 }
 
-fn play(client: &mut NetClient, content: &Content, seen: &mut Option<(DuelBoard, DuelSeat)>) -> Next {
+fn play(
+    client: &mut NetClient,
+    content: &Content,
+    seen: &mut Option<(DuelBoard, DuelSeat)>,
+) -> Next {
     let (Some(board), Some(seat)) = (
         client.replicated::<DuelBoard>(),
         client.replicated::<DuelSeat>(),

@@ -306,14 +306,17 @@ fn bot_thread(
         for (k, n) in &bot.brain.duel_results {
             *local.duel_results.entry(k.clone()).or_default() += n;
         }
-        local.duels.extend(bot.brain.matches.iter().map(|(id, before, after)| {
-            report::DuelLine {
-                bot: bot.name.clone(),
-                match_id: id.clone(),
-                rating_before: *before,
-                rating_after: *after,
-            }
-        }));
+        local.duels.extend(
+            bot.brain
+                .matches
+                .iter()
+                .map(|(id, before, after)| report::DuelLine {
+                    bot: bot.name.clone(),
+                    match_id: id.clone(),
+                    rating_before: *before,
+                    rating_after: *after,
+                }),
+        );
         if bot.client.is_connected() {
             bot.client.disconnect();
         }

@@ -8,9 +8,9 @@
 
 use super::duelist;
 use crate::net::NetClient;
-use harvest_shared::duel::view::{ArenaStatus, DuelBoard, DuelSeat};
 use harvest_shared::content::{Content, RecipeOutput};
 use harvest_shared::crafting::{self, CraftAction, CraftState};
+use harvest_shared::duel::view::{ArenaStatus, DuelBoard, DuelSeat};
 use harvest_shared::farming::{self, Farm, FarmAction, FarmState, Plot, Stage};
 use harvest_shared::ids::PlotId;
 use harvest_shared::inventory::{Collection, Inventory};

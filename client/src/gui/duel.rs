@@ -265,7 +265,10 @@ fn event_line(c: &Content, e: &DuelEvent, me: Side) -> Option<String> {
         DuelEvent::Damaged { target, amount } => format!("{target:?} took {amount}"),
         DuelEvent::Healed { target, amount } => format!("{target:?} healed {amount}"),
         DuelEvent::Died { unit } => format!("unit {unit} died"),
-        DuelEvent::TurnEnded { side, timed_out: true } => format!("{}: time ran out", who(*side)),
+        DuelEvent::TurnEnded {
+            side,
+            timed_out: true,
+        } => format!("{}: time ran out", who(*side)),
         DuelEvent::Conceded { side } => format!("{} conceded", who(*side)),
         DuelEvent::Ended(o) => format!("Over: {o:?}"),
         _ => return None,
@@ -277,7 +280,11 @@ fn spawn_arena(body: &mut ChildSpawnerCommands, c: &Content, v: &ArenaView) {
     let in_arena = arena.is_some_and(|a| a.id == v.zone);
     let r = v.status.rating;
     body.spawn(small(
-        format!("Your rating: {:.0} (± {:.0})", r.rating, 2.0 * r.deviation),
+        format!(
+            "Your rating: {:.0} (+/- {:.0})",
+            r.rating,
+            2.0 * r.deviation
+        ),
         TEXT,
     ));
     if let Some(last) = &v.status.last
@@ -322,7 +329,11 @@ fn spawn_arena(body: &mut ChildSpawnerCommands, c: &Content, v: &ArenaView) {
             body.spawn(small(format!("Duels are fought in {name}."), TEXT));
             if let Some(a) = arena {
                 body.spawn(row()).with_children(|r| {
-                    r.spawn(small_button(DuelButton::Travel(a.id.clone()), "Go to the arena", 140.0));
+                    r.spawn(small_button(
+                        DuelButton::Travel(a.id.clone()),
+                        "Go to the arena",
+                        140.0,
+                    ));
                 });
             }
         }
@@ -368,7 +379,11 @@ fn spawn_board(
     body.spawn(small(
         format!(
             "Player #{}: hero {} hp, energy {}/{}, deck {}{away}",
-            opponent.0, board.health[oi], board.energy[oi], board.max_energy[oi], board.deck_counts[oi]
+            opponent.0,
+            board.health[oi],
+            board.energy[oi],
+            board.max_energy[oi],
+            board.deck_counts[oi]
         ),
         TEXT,
     ));
@@ -386,7 +401,11 @@ fn spawn_board(
                 BackgroundColor(SOIL),
             ));
         }
-        r.spawn(small_button(DuelButton::Target(Target::Hero(me.other())), "Opponent hero", 110.0));
+        r.spawn(small_button(
+            DuelButton::Target(Target::Hero(me.other())),
+            "Opponent hero",
+            110.0,
+        ));
     });
     body.spawn(row()).with_children(|r| {
         r.spawn(small("Their board:", MUTED));
@@ -434,7 +453,11 @@ fn spawn_board(
         }
     });
     body.spawn(row()).with_children(|r| {
-        r.spawn(small_button(DuelButton::Target(Target::Hero(me)), "Your hero", 80.0));
+        r.spawn(small_button(
+            DuelButton::Target(Target::Hero(me)),
+            "Your hero",
+            80.0,
+        ));
         r.spawn(small_button(DuelButton::EndTurn, "End turn", 80.0));
         r.spawn(small_button(DuelButton::Concede, "Concede", 80.0));
     });
@@ -479,7 +502,9 @@ fn render_arena(
     shown.0 = key;
     for e in &body {
         commands.entity(e).despawn_children();
-        commands.entity(e).with_children(|b| spawn_arena(b, &content.0, &v));
+        commands
+            .entity(e)
+            .with_children(|b| spawn_arena(b, &content.0, &v));
     }
 }
 
@@ -515,9 +540,21 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
     let (decks, owned) = pq
         .iter(world)
         .next()
-        .map(|(_, d, o)| (d.cloned().unwrap_or_default(), o.cloned().unwrap_or_default()))
+        .map(|(_, d, o)| {
+            (
+                d.cloned().unwrap_or_default(),
+                o.cloned().unwrap_or_default(),
+            )
+        })
         .ok_or("your farm has not arrived yet")?;
     let pick = |world: &mut World, p: Picked| *world.resource_mut::<Picked>() = p;
+    if matches!(
+        button,
+        DuelButton::Add(_) | DuelButton::Remove(_) | DuelButton::AutoFill | DuelButton::Clear
+    ) {
+        // The player's own edits: the saved deck no longer replaces the draft when it arrives.
+        world.resource_mut::<DeckDraft>().loaded = true;
+    }
     match button {
         DuelButton::Add(card) => {
             let mut d = world.resource_mut::<DeckDraft>();
@@ -529,23 +566,44 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
         }
         DuelButton::Remove(card) => {
             let mut d = world.resource_mut::<DeckDraft>();
-            let i = d.cards.iter().position(|k| k == card).ok_or("not in the deck")?;
+            let i = d
+                .cards
+                .iter()
+                .position(|k| k == card)
+                .ok_or("not in the deck")?;
             d.cards.remove(i);
         }
         DuelButton::AutoFill => {
-            let cards = best_deck(&owned, c).ok_or("you own too few cards for a deck: craft more")?;
+            let cards =
+                best_deck(&owned, c).ok_or("you own too few cards for a deck: craft more")?;
             world.resource_mut::<DeckDraft>().cards = cards;
         }
         DuelButton::Clear => world.resource_mut::<DeckDraft>().cards.clear(),
         DuelButton::Save => {
             let draft = world.resource::<DeckDraft>().clone();
             validate_deck(&draft.cards, &owned, c, &c.duel).map_err(|p| {
-                p.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+                p.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             })?;
             match draft.deck.filter(|d| decks.get(*d).is_some()) {
-                Some(deck) => send(world, DeckAction::SetCards { deck, cards: draft.cards }, "save deck")?,
+                Some(deck) => send(
+                    world,
+                    DeckAction::SetCards {
+                        deck,
+                        cards: draft.cards,
+                    },
+                    "save deck",
+                )?,
                 None => {
-                    send(world, DeckAction::Create { name: format!("Deck {}", decks.decks.len() + 1) }, "new deck")?;
+                    send(
+                        world,
+                        DeckAction::Create {
+                            name: format!("Deck {}", decks.decks.len() + 1),
+                        },
+                        "new deck",
+                    )?;
                     world.resource_mut::<DeckDraft>().save_when_created = true;
                 }
             }
@@ -558,7 +616,10 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
                 .find(|d| !d.cards.is_empty())
                 .ok_or("save a deck first (Decks tab)")?;
             validate_deck(&deck.cards, &owned, c, &c.duel).map_err(|p| {
-                p.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+                p.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             })?;
             send(world, ArenaAction::Queue { deck: deck.id }, "queue")?;
         }
@@ -578,7 +639,9 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
                 .filter(|m| matches!(m, DuelAction::Play { hand, .. } if hand == i))
                 .collect();
             match plays[..] {
-                [] => return Err("that card cannot be played now (your turn? enough energy?)".into()),
+                [] => {
+                    return Err("that card cannot be played now (your turn? enough energy?)".into());
+                }
                 [DuelAction::Play { target: None, .. }] => {
                     let a = plays[0].clone();
                     pick(world, Picked::Nothing);
@@ -596,7 +659,10 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
                 return aim(world, h, Target::Unit(*u));
             }
             let (_, moves) = legal(world).ok_or("you are not in a duel")?;
-            if !moves.iter().any(|m| matches!(m, DuelAction::Attack { unit, .. } if unit == u)) {
+            if !moves
+                .iter()
+                .any(|m| matches!(m, DuelAction::Attack { unit, .. } if unit == u))
+            {
                 return Err("that unit cannot attack now".into());
             }
             pick(world, Picked::Unit(*u));
@@ -605,7 +671,10 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
         DuelButton::Target(t) => match world.resource::<Picked>().clone() {
             Picked::Hand(h) => aim(world, h, *t)?,
             Picked::Unit(u) => {
-                let a = DuelAction::Attack { unit: u, target: *t };
+                let a = DuelAction::Attack {
+                    unit: u,
+                    target: *t,
+                };
                 let (_, moves) = legal(world).ok_or("you are not in a duel")?;
                 if !moves.contains(&a) {
                     return Err("that is not a legal attack".into());
@@ -620,7 +689,10 @@ pub(super) fn press(world: &mut World, button: &DuelButton) -> Result<(), String
 }
 
 fn aim(world: &mut World, hand: u8, target: Target) -> Result<(), String> {
-    let a = DuelAction::Play { hand, target: Some(target) };
+    let a = DuelAction::Play {
+        hand,
+        target: Some(target),
+    };
     let (_, moves) = legal(world).ok_or("you are not in a duel")?;
     if !moves.contains(&a) {
         return Err("not a valid target for that card".into());
@@ -667,7 +739,10 @@ fn finish_save(world: &mut World) {
     }
     let _ = send(
         world,
-        DeckAction::SetCards { deck: deck.id, cards: draft.cards },
+        DeckAction::SetCards {
+            deck: deck.id,
+            cards: draft.cards,
+        },
         "save deck",
     );
 }

@@ -33,7 +33,13 @@ pub enum Tab {
 }
 
 impl Tab {
-    pub const ALL: [Tab; 5] = [Tab::Market, Tab::Crafting, Tab::Cards, Tab::Decks, Tab::Arena];
+    pub const ALL: [Tab; 5] = [
+        Tab::Market,
+        Tab::Crafting,
+        Tab::Cards,
+        Tab::Decks,
+        Tab::Arena,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {

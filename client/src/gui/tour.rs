@@ -12,10 +12,18 @@
 //! | `farm.png`     | the wheat is planted and watered           | one button per plot; four watered wheat crops labelled |
 //! | `crafting.png` | the twine is crafted and acknowledged      | crafting page displayed; every recipe                  |
 //! | `cards.png`    | the Scarecrow is crafted and acknowledged  | cards page displayed; every card; `Scarecrow x1`       |
+//! | `decks.png`    | a deck is auto-filled and saved            | one editor row per card; the deck legal and saved      |
+//! | `duel.png`     | a duel against a `duel` bot is under way   | one button per card in hand, one back per opponent card, the turn timer |
+//! | `result.png`   | the tour conceded and the match is recorded| the result with the rating change                      |
+//!
+//! For the duel the tour starts one headless `duel` bot in the background (the same bots as
+//! `harvest-bots --scenario duel`), travels to the arena and queues; it plays one card when it
+//! can, ends its turn, waits for the bot's turn to pass, then concedes.
 //!
 //! Any failed check, or a tour that does not finish within [`TOUR_LIMIT_SECS`], exits 1 with
 //! the reason in the log.
 
+use super::duel::{self, DuelButton};
 use super::economy::{self, EconButton, PendingActions, Tab};
 use super::farm::{self, PlotButton};
 use super::{ClientContent, GuiOptions};
@@ -23,6 +31,8 @@ use crate::net::my_farm;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use harvest_shared::content::Content;
+use harvest_shared::duel::view::{ArenaState, ArenaStatus, DuelBoard, DuelSeat};
+use harvest_shared::duel::{Decks, DuelAction, Side};
 use harvest_shared::farming::{Plot, Stage};
 use harvest_shared::ids::{CardId, CropId, ItemId, RecipeId};
 use harvest_shared::inventory::{Collection, Inventory};
@@ -30,7 +40,7 @@ use harvest_shared::time::Tick;
 use std::path::PathBuf;
 
 /// The whole tour must finish within this (wheat alone takes 30 s to ripen).
-pub const TOUR_LIMIT_SECS: f32 = 150.0;
+pub const TOUR_LIMIT_SECS: f32 = 240.0;
 /// Plots the tour plants.
 const PLOTS: u16 = 4;
 /// The farm screen is drawn for this long, with its grid built, before the tour starts.
@@ -96,6 +106,14 @@ enum Step {
     Harvested,
     Twine,
     Card,
+    Decks,
+    DecksShot,
+    Arena,
+    Queue,
+    Duel,
+    DuelShot,
+    Concede,
+    ResultShot,
     Done,
 }
 
@@ -107,6 +125,8 @@ pub(super) struct Tour {
     started: f32,
     /// The step's action was sent; now waiting for its result.
     acted: bool,
+    /// When the current step began.
+    step_since: f32,
     finished_at: Option<f32>,
 }
 
@@ -118,6 +138,7 @@ impl Tour {
             step: Step::BuySeeds,
             started: now,
             acted: false,
+            step_since: now,
             finished_at: None,
         }
     }
@@ -239,6 +260,7 @@ pub(super) fn run(world: &mut World) {
         Progress::Next(s) => {
             tour.step = s;
             tour.acted = false;
+            tour.step_since = now;
             if s == Step::Done {
                 tour.finished_at = Some(now);
             }
@@ -359,10 +381,206 @@ fn step_once(
                 other => problems.push(format!("the {name} row reads {other:?}")),
             }
             shoot(world, "cards.png", problems);
+            Progress::Next(Step::Decks)
+        }
+        (Step::Decks, false) => {
+            *world.resource_mut::<Tab>() = Tab::Decks;
+            let r = [DuelButton::AutoFill, DuelButton::Save]
+                .iter()
+                .try_for_each(|b| duel::press(world, b));
+            act(world, r)
+        }
+        (Step::Decks, true) if saved_deck(world).is_some() => Progress::Next(Step::DecksShot),
+        (Step::DecksShot, _) => {
+            let c = world.resource::<ClientContent>().0.clone();
+            let mut problems = Vec::new();
+            match economy::displayed_tab(world) {
+                Some(Tab::Decks) => {}
+                other => problems.push(format!("the Decks page is not displayed ({other:?})")),
+            }
+            let (rows, summary) = duel::deck_editor(world);
+            if rows != c.cards.len() {
+                problems.push(format!("{rows} editor rows for {} cards", c.cards.len()));
+            }
+            let full = format!("{0}/{0} cards), saved: legal", c.duel.deck_size);
+            if !summary.contains(&full) {
+                problems.push(format!("the editor says {summary:?}"));
+            }
+            if !problems.is_empty() && step_age(world) < 3.0 {
+                return Progress::Wait;
+            }
+            shoot(world, "decks.png", problems);
+            Progress::Next(Step::Arena)
+        }
+        (Step::Arena, false) => {
+            start_duel_bot(world);
+            *world.resource_mut::<Tab>() = Tab::Arena;
+            let Some(arena) = world
+                .resource::<ClientContent>()
+                .0
+                .arena()
+                .map(|a| a.id.clone())
+            else {
+                fail(world, "the tour needs an arena zone".into());
+                return Progress::Wait;
+            };
+            let r = duel::press(world, &DuelButton::Travel(arena));
+            act(world, r)
+        }
+        (Step::Arena, true) if in_arena(world) => Progress::Next(Step::Queue),
+        (Step::Queue, false) => {
+            let r = duel::press(world, &DuelButton::Queue);
+            act(world, r)
+        }
+        (Step::Queue, true) if duel_view(world).is_some() => Progress::Next(Step::Duel),
+        (Step::Duel, acted) => {
+            let Some((board, seat)) = duel_view(world) else {
+                return Progress::Wait;
+            };
+            if board.active == seat.side && !acted {
+                // Play the first card that needs no target, then end the turn.
+                let c = world.resource::<ClientContent>().0.clone();
+                let filler = c.cards.keys().next().cloned().unwrap_or(CardId::new("x"));
+                let known = board.reconstruct(seat.side, &seat.hand, &c.duel, &filler);
+                let play = known
+                    .legal_actions(seat.side, &c)
+                    .into_iter()
+                    .find_map(|m| match m {
+                        DuelAction::Play { hand, target: None } => Some(hand),
+                        _ => None,
+                    });
+                if let Some(h) = play {
+                    let _ = duel::press(world, &DuelButton::Hand(h));
+                }
+                let r = duel::press(world, &DuelButton::EndTurn);
+                return act(world, r);
+            }
+            // A duel under way: both sides have had a turn and it is ours again.
+            if acted && board.active == seat.side && board.turn >= 3 {
+                Progress::Next(Step::DuelShot)
+            } else {
+                Progress::Wait
+            }
+        }
+        (Step::DuelShot, _) => {
+            let Some((board, seat)) = duel_view(world) else {
+                fail(world, "the duel vanished before its screenshot".into());
+                return Progress::Wait;
+            };
+            let mut problems = Vec::new();
+            let (hand, backs, timer, _) = duel::arena_screen(world);
+            if hand != seat.hand.len() {
+                problems.push(format!("{hand} hand buttons for {} cards", seat.hand.len()));
+            }
+            let theirs = usize::from(seat.side == Side::A);
+            if backs != usize::from(board.hand_counts[theirs]) {
+                problems.push(format!(
+                    "{backs} card backs for an opponent holding {}",
+                    board.hand_counts[theirs]
+                ));
+            }
+            if !timer.as_deref().is_some_and(|t| t.contains("s left")) {
+                problems.push(format!("the turn timer reads {timer:?}"));
+            }
+            // The page is rebuilt a frame after the board changes: give it a moment.
+            if !problems.is_empty() && step_age(world) < 3.0 {
+                return Progress::Wait;
+            }
+            shoot(world, "duel.png", problems);
+            Progress::Next(Step::Concede)
+        }
+        (Step::Concede, false) => {
+            let r = duel::press(world, &DuelButton::Concede);
+            act(world, r)
+        }
+        (Step::Concede, true) if recorded(world) => Progress::Next(Step::ResultShot),
+        (Step::ResultShot, _) => {
+            let mut problems = Vec::new();
+            let (_, _, _, result) = duel::arena_screen(world);
+            if !result
+                .as_deref()
+                .is_some_and(|t| t.contains("LOSS") && t.contains("Rating"))
+            {
+                problems.push(format!("the result reads {result:?}"));
+            }
+            if !problems.is_empty() && step_age(world) < 3.0 {
+                return Progress::Wait;
+            }
+            shoot(world, "result.png", problems);
             Progress::Next(Step::Done)
         }
         _ => Progress::Wait,
     }
+}
+
+/// Seconds since the current step began.
+fn step_age(world: &World) -> f32 {
+    let now = world.resource::<Time>().elapsed_secs();
+    world
+        .get_resource::<Tour>()
+        .map_or(0.0, |t| now - t.step_since)
+}
+
+/// The first saved deck, if any has cards.
+fn saved_deck(world: &mut World) -> Option<Vec<CardId>> {
+    world
+        .query::<&Decks>()
+        .iter(world)
+        .next()
+        .and_then(|d| d.decks.iter().find(|d| !d.cards.is_empty()))
+        .map(|d| d.cards.clone())
+}
+
+fn in_arena(world: &mut World) -> bool {
+    let arena = world
+        .resource::<ClientContent>()
+        .0
+        .arena()
+        .map(|a| a.id.clone());
+    my_farm(world).is_some_and(|(info, ..)| Some(info.zone) == arena)
+}
+
+fn duel_view(world: &mut World) -> Option<(DuelBoard, DuelSeat)> {
+    let board = world.query::<&DuelBoard>().iter(world).next().cloned()?;
+    let seat = world.query::<&DuelSeat>().iter(world).next().cloned()?;
+    Some((board, seat))
+}
+
+/// The last duel is recorded and the arena shows its result.
+fn recorded(world: &mut World) -> bool {
+    world
+        .query::<&ArenaStatus>()
+        .iter(world)
+        .next()
+        .is_some_and(|s| s.last.is_some() && s.state == ArenaState::Idle)
+}
+
+/// One headless `duel` bot, in the background, to be the tour's opponent.
+fn start_duel_bot(world: &mut World) {
+    let opts = world.resource::<GuiOptions>().clone();
+    let content = world.resource::<ClientContent>().0.clone();
+    std::thread::spawn(move || {
+        let cfg = crate::bots::SwarmConfig {
+            sidecar_url: opts.sidecar_url,
+            ca_cert: opts.ca_cert,
+            bots: 1,
+            duration: std::time::Duration::from_secs(TOUR_LIMIT_SECS as u64),
+            scenario: crate::bots::Scenario::Duel,
+            user_prefix: "tour_opponent".into(),
+            password: "tour-opponent-password".into(),
+            threads: 1,
+            hz: 20,
+            login_concurrency: 1,
+            content,
+        };
+        match crate::bots::run(&cfg, |_| {}) {
+            Ok(report) if !report.errors.is_empty() => {
+                error!(errors = ?report.errors, "the tour's duel bot had trouble")
+            }
+            Ok(_) => {}
+            Err(e) => error!(error = %e, "the tour's duel bot failed"),
+        }
+    });
 }
 
 /// The plot grid has a button for every plot of the farm.

@@ -21,6 +21,8 @@ pub enum ApiError {
     RefreshReused,
     #[error("username is already taken")]
     UsernameTaken,
+    #[error("{0}")]
+    Conflict(String),
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -59,6 +61,7 @@ impl ApiError {
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
             UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             NotFound => (StatusCode::NOT_FOUND, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

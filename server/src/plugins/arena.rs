@@ -17,12 +17,12 @@ use super::shutdown::ShardState;
 use super::{GameContent, Settings, TickSet, now};
 use bevy::prelude::*;
 use harvest_shared::action::Action;
+use harvest_shared::duel::Decks;
 use harvest_shared::duel::arena::{self, ArenaAction, ArenaError, Waiting};
 use harvest_shared::duel::deck::{self, DeckAction};
 use harvest_shared::duel::rating::Rating;
 use harvest_shared::duel::validate_deck;
 use harvest_shared::duel::view::{ArenaState, ArenaStatus};
-use harvest_shared::duel::Decks;
 use harvest_shared::ids::{AccountId, CardId};
 use harvest_shared::inventory::Collection;
 use harvest_shared::protocol::{ActionNotice, PlayerInfo, RejectReason};
@@ -130,13 +130,20 @@ fn deck_requests(
     let running = *state.get() == ShardState::Running;
     let at = now(&time);
     for req in incoming.read() {
-        handle(req, &mut players, running, &mut answers, &mut stats, |(mut p, _, mut decks, col, _)| {
-            let mut edited = decks.clone();
-            deck::apply(&req.action, &mut edited, col, &content.0)?;
-            *decks = edited;
-            p.mark_dirty(at);
-            Ok(true)
-        });
+        handle(
+            req,
+            &mut players,
+            running,
+            &mut answers,
+            &mut stats,
+            |(mut p, _, mut decks, col, _)| {
+                let mut edited = decks.clone();
+                deck::apply(&req.action, &mut edited, col, &content.0)?;
+                *decks = edited;
+                p.mark_dirty(at);
+                Ok(true)
+            },
+        );
     }
 }
 
@@ -156,19 +163,26 @@ fn travel_requests(
     let at = now(&time);
     for req in incoming.read() {
         let mut moved = None;
-        handle(req, &mut players, running, &mut answers, &mut stats, |(mut p, mut info, _, _, status)| {
-            let to = travel::check(&req.action, &info.zone, &content.0)?;
-            if !settings.0.zones.contains(&to) {
-                return Err(TravelError::NotHostedHere(to).into());
-            }
-            if status.state != ArenaState::Idle {
-                return Err(TravelError::Busy.into());
-            }
-            info.zone = to.clone();
-            p.mark_dirty(at);
-            moved = Some(to);
-            Ok(true)
-        });
+        handle(
+            req,
+            &mut players,
+            running,
+            &mut answers,
+            &mut stats,
+            |(mut p, mut info, _, _, status)| {
+                let to = travel::check(&req.action, &info.zone, &content.0)?;
+                if !settings.0.zones.contains(&to) {
+                    return Err(TravelError::NotHostedHere(to).into());
+                }
+                if status.state != ArenaState::Idle {
+                    return Err(TravelError::Busy.into());
+                }
+                info.zone = to.clone();
+                p.mark_dirty(at);
+                moved = Some(to);
+                Ok(true)
+            },
+        );
         if let (Some(zone), Some(player)) = (moved, req.player) {
             // The same room change a new link gets: replication follows the player's zone.
             attached.write(Attached {
@@ -194,55 +208,80 @@ fn arena_requests(
     let running = *state.get() == ShardState::Running;
     for req in incoming.read() {
         let Some(entity) = req.player else {
-            answer(&mut answers, &mut stats, req.link, req.request_id, Err(RejectReason::NotReady));
+            answer(
+                &mut answers,
+                &mut stats,
+                req.link,
+                req.request_id,
+                Err(RejectReason::NotReady),
+            );
             continue;
         };
-        handle(req, &mut players, running, &mut answers, &mut stats, |(p, info, decks, col, mut status)| {
-            match &req.action {
-                ArenaAction::Queue { deck } => {
-                    match status.state {
-                        ArenaState::Queued { .. } => return Err(ArenaError::AlreadyQueued.into()),
-                        ArenaState::InDuel => return Err(ArenaError::InDuel.into()),
-                        ArenaState::Idle => {}
+        handle(
+            req,
+            &mut players,
+            running,
+            &mut answers,
+            &mut stats,
+            |(p, info, decks, col, mut status)| {
+                match &req.action {
+                    ArenaAction::Queue { deck } => {
+                        match status.state {
+                            ArenaState::Queued { .. } => {
+                                return Err(ArenaError::AlreadyQueued.into());
+                            }
+                            ArenaState::InDuel => return Err(ArenaError::InDuel.into()),
+                            ArenaState::Idle => {}
+                        }
+                        if !content.0.zone(&info.zone).is_some_and(|z| z.arena) {
+                            return Err(ArenaError::NotInArena.into());
+                        }
+                        let cards = &decks.get(*deck).ok_or(ArenaError::NoSuchDeck(*deck))?.cards;
+                        validate_deck(cards, col, &content.0, &content.0.duel)
+                            .map_err(ArenaError::IllegalDeck)?;
+                        if queue.0.len() >= MAX_QUEUE {
+                            return Err(ArenaError::QueueFull.into());
+                        }
+                        queue.0.push(Queued {
+                            account: p.account,
+                            player: entity,
+                            deck: cards.clone(),
+                            rating: status.rating,
+                            since: clock.now,
+                        });
+                        status.state = ArenaState::Queued {
+                            deck: *deck,
+                            since: clock.now,
+                        };
+                        debug!(account = %p.account, rating = status.rating.rating, "queued for a duel");
                     }
-                    if !content.0.zone(&info.zone).is_some_and(|z| z.arena) {
-                        return Err(ArenaError::NotInArena.into());
+                    ArenaAction::Leave => {
+                        let was_queued = matches!(status.state, ArenaState::Queued { .. });
+                        if !queue.remove(p.account) && !was_queued {
+                            return Err(ArenaError::NotQueued.into());
+                        }
+                        if was_queued {
+                            status.state = ArenaState::Idle;
+                        }
                     }
-                    let cards = &decks.get(*deck).ok_or(ArenaError::NoSuchDeck(*deck))?.cards;
-                    validate_deck(cards, col, &content.0, &content.0.duel)
-                        .map_err(ArenaError::IllegalDeck)?;
-                    if queue.0.len() >= MAX_QUEUE {
-                        return Err(ArenaError::QueueFull.into());
-                    }
-                    queue.0.push(Queued {
-                        account: p.account,
-                        player: entity,
-                        deck: cards.clone(),
-                        rating: status.rating,
-                        since: clock.now,
-                    });
-                    status.state = ArenaState::Queued {
-                        deck: *deck,
-                        since: clock.now,
-                    };
-                    debug!(account = %p.account, rating = status.rating.rating, "queued for a duel");
                 }
-                ArenaAction::Leave => {
-                    if !queue.remove(p.account) {
-                        return Err(ArenaError::NotQueued.into());
-                    }
-                    status.state = ArenaState::Idle;
-                }
-            }
-            Ok(false)
-        });
+                Ok(false)
+            },
+        );
     }
 }
 
-/// Whoever left the shard leaves the queue.
-fn leave_queue_on_exit(mut left: MessageReader<Left>, mut queue: ResMut<ArenaQueue>) {
+/// Whoever left the shard leaves the queue (not a player whose link was merely taken over by
+/// a new one: they are still here, still queued).
+fn leave_queue_on_exit(
+    mut left: MessageReader<Left>,
+    mut queue: ResMut<ArenaQueue>,
+    players: Res<super::players::Players>,
+) {
     for l in left.read() {
-        queue.remove(l.account);
+        if !players.online.contains_key(&l.account) {
+            queue.remove(l.account);
+        }
     }
 }
 
@@ -252,8 +291,10 @@ fn matchmake(
     mut found: MessageWriter<MatchFound>,
     content: Res<GameContent>,
     clock: Res<GameClock>,
+    state: Res<State<ShardState>>,
 ) {
-    if queue.0.len() < 2 {
+    // No duel starts on a shard that is shutting down.
+    if queue.0.len() < 2 || *state.get() != ShardState::Running {
         return;
     }
     let waiting: Vec<Waiting> = queue
@@ -279,7 +320,10 @@ fn matchmake(
         taken[a] = true;
         taken[b] = true;
         info!(a = %queue.0[first].account, b = %queue.0[second].account, "match found");
-        found.write(MatchFound([queue.0[first].clone(), queue.0[second].clone()]));
+        found.write(MatchFound([
+            queue.0[first].clone(),
+            queue.0[second].clone(),
+        ]));
     }
     let mut i = 0;
     queue.0.retain(|_| {

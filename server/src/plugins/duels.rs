@@ -15,8 +15,10 @@
 //! - When a duel ends its [`MatchReport`] goes to the sidecar, which rates both players,
 //!   stores the record and pays the rewards through the ledger in one commit. The answer sets
 //!   each duelist's [`ArenaStatus`] (result, rating change, reward) and credits the reward to the
-//!   live player it was recorded for. An unreachable sidecar is retried; a refusal (4xx) is
-//!   logged and never retried.
+//!   live player it was recorded for. The duelists are free (to queue again, to travel) as
+//!   soon as the duel ends; the result follows. An unreachable sidecar is retried every 5 s
+//!   (a lost reply after 60 s; the record is idempotent) up to [`MAX_RECORD_TRIES`]; a refusal
+//!   (4xx) is logged and never retried.
 
 use super::arena::MatchFound;
 use super::clock::GameClock;
@@ -31,10 +33,10 @@ use bevy::prelude::*;
 use harvest_shared::api::{MAX_MATCH_LOG, MatchReport};
 use harvest_shared::content::Content;
 use harvest_shared::duel::rating::Rating;
-use harvest_shared::duel::view::{ArenaState, ArenaStatus, DuelBoard, DuelResult, DuelSeat, Result3};
-use harvest_shared::duel::{
-    Duel, DuelAction, DuelError, DuelEvent, LogEntry, Side, deck_hash,
+use harvest_shared::duel::view::{
+    ArenaState, ArenaStatus, DuelBoard, DuelResult, DuelSeat, Result3,
 };
+use harvest_shared::duel::{Duel, DuelAction, DuelError, DuelEvent, LogEntry, Side, deck_hash};
 use harvest_shared::ids::{AccountId, CardId};
 use harvest_shared::inventory::{self, Inventory};
 use harvest_shared::ledger::Delta;
@@ -47,6 +49,10 @@ use tracing::{error, info, warn};
 
 /// How long to wait before sending a match record again after the sidecar was unreachable.
 pub const RECORD_RETRY_TICKS: u64 = 100;
+/// A record unanswered this long (its reply was lost) is sent again (it is idempotent).
+pub const RECORD_TIMEOUT_TICKS: u64 = 1_200;
+/// Attempts at recording a match before giving up on it (about 10 minutes of outage).
+pub const MAX_RECORD_TRIES: u32 = 120;
 
 /// One duelist's place in a live duel.
 #[derive(Debug, Clone)]
@@ -65,8 +71,13 @@ pub struct Seat {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
     Playing,
-    /// Over; its record is with the sidecar (or is sent again at `retry_at`).
-    Recording { retry_at: Option<Tick> },
+    /// Over: the duelists are free again, and the record is on its way to the sidecar. It is
+    /// sent at `retry_at`; `sent_at` says when it last went.
+    Recording {
+        retry_at: Option<Tick>,
+        sent_at: Option<Tick>,
+        tries: u32,
+    },
 }
 
 /// A duel's whole state, on the shard only.
@@ -80,6 +91,10 @@ pub struct LiveDuel {
     pub started: Tick,
     pub log: Vec<LogEntry>,
     pub phase: Phase,
+    /// The player entities the result (and the reward the record pays) is for: the duelists'
+    /// entities when the duel ended. A player loaded again later read the reward with their
+    /// holdings, so only these entities are credited.
+    pub credit: [Option<Entity>; 2],
 }
 
 impl LiveDuel {
@@ -103,6 +118,7 @@ impl LiveDuel {
         let outcome = self.duel.outcome?;
         let rewards = &self.duel.rules.rewards;
         let pay = |side| match Result3::of(outcome, side) {
+            _ if self.duel.turn < rewards.min_turns => 0,
             Result3::Win => rewards.win,
             Result3::Draw => rewards.draw,
             Result3::Loss => rewards.loss,
@@ -112,7 +128,10 @@ impl LiveDuel {
             shard_id: shard_id.to_owned(),
             players: [self.seats[0].account, self.seats[1].account],
             decks: [self.seats[0].deck.clone(), self.seats[1].deck.clone()],
-            deck_hashes: [deck_hash(&self.seats[0].deck), deck_hash(&self.seats[1].deck)],
+            deck_hashes: [
+                deck_hash(&self.seats[0].deck),
+                deck_hash(&self.seats[1].deck),
+            ],
             seed: self.duel.seed,
             rules: self.duel.rules.clone(),
             content_version: self.content.version.clone(),
@@ -166,7 +185,12 @@ fn start_duels(
 ) {
     for MatchFound(pair) in found.read() {
         let seed: u64 = rand::random();
-        let match_id = format!("m{seed:016x}{:06x}", stats.started & 0xff_ffff);
+        // The id is replicated to the duelists: it must say nothing about the seed.
+        let match_id = format!(
+            "m{:016x}{:04x}",
+            rand::random::<u64>(),
+            stats.started & 0xffff
+        );
         let duel = Duel::new(
             seed,
             content.0.duel.clone(),
@@ -180,7 +204,8 @@ fn start_duels(
                 account: q.account,
                 player: Some(q.player),
                 link,
-                away_since: None,
+                // Gone already (the same frame): the grace period runs from now.
+                away_since: link.is_none().then_some(clock.now),
                 rating: q.rating,
                 deck: q.deck.clone(),
             }
@@ -193,6 +218,7 @@ fn start_duels(
             started: clock.now,
             log: Vec::new(),
             phase: Phase::Playing,
+            credit: [None, None],
             duel,
         };
         let board = DuelBoard::of(&live.duel, &match_id, accounts);
@@ -277,15 +303,18 @@ fn duel_requests(
                 .by_account
                 .get(&account)
                 .ok_or(RejectReason::NotInDuel)?;
-            let (mut live, mut board) = live.get_mut(entity).map_err(|_| RejectReason::NotInDuel)?;
+            let (mut live, mut board) =
+                live.get_mut(entity).map_err(|_| RejectReason::NotInDuel)?;
             let side = live.side_of(account).ok_or(RejectReason::NotInDuel)?;
             if live.phase != Phase::Playing {
                 return Err(DuelError::Over.into());
             }
-            if live.log.len() >= MAX_MATCH_LOG - 1
+            // Room for the turn ends, timeouts and a concession still to come: a record stays
+            // storable whatever the content (never reached with the shipped numbers).
+            let reserve = 2 * usize::from(live.duel.rules.max_turns) + 4;
+            if live.log.len() + reserve >= MAX_MATCH_LOG
                 && !matches!(req.action, DuelAction::Concede | DuelAction::EndTurn)
             {
-                // Never reached with content's limits; keeps a record storable whatever.
                 return Err(DuelError::InvalidTarget("the duel's log is full".into()).into());
             }
             let content = live.content.clone();
@@ -315,18 +344,21 @@ fn duel_requests(
     }
 }
 
-/// Turn timers, disconnect forfeits, and sending finished duels' records.
+/// Turn timers, disconnect forfeits, ending duels, and sending their records.
 #[allow(clippy::too_many_arguments)]
 fn run_duels(
-    mut live: Query<(&mut LiveDuel, &mut DuelBoard)>,
+    mut commands: Commands,
+    mut live: Query<(Entity, &mut LiveDuel, &mut DuelBoard)>,
     mut seats: Query<&mut DuelSeat>,
+    mut statuses: Query<&mut ArenaStatus>,
+    mut duels: ResMut<Duels>,
     mut stats: ResMut<DuelStats>,
     mut backend: ResMut<Backend>,
     settings: Res<Settings>,
     clock: Res<GameClock>,
 ) {
     let now = clock.now;
-    for (mut live, mut board) in &mut live {
+    for (entity, mut live, mut board) in &mut live {
         if live.phase == Phase::Playing {
             let mut events = live.duel.tick(now);
             if !events.is_empty() {
@@ -357,15 +389,47 @@ fn run_duels(
             }
             if live.duel.outcome.is_some() {
                 stats.finished += 1;
-                live.phase = Phase::Recording { retry_at: Some(now) };
                 info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
+                // The duelists are free at once; their result follows when it is recorded.
+                let live = &mut *live;
+                for (i, seat) in live.seats.iter().enumerate() {
+                    duels.by_account.remove(&seat.account);
+                    live.credit[i] = seat.player;
+                    if let Some(p) = seat.player {
+                        if let Ok(mut status) = statuses.get_mut(p) {
+                            status.state = ArenaState::Idle;
+                        }
+                        commands.entity(p).remove::<DuelSeat>();
+                    }
+                }
+                // Its board is no longer sent: a new duel of the same players has its own.
+                commands.entity(entity).remove::<Replicate>();
+                live.phase = Phase::Recording {
+                    retry_at: Some(now),
+                    sent_at: None,
+                    tries: 0,
+                };
             }
         }
-        if let Phase::Recording { retry_at: Some(at) } = live.phase
-            && at <= now
+        let Phase::Recording {
+            retry_at,
+            sent_at,
+            tries,
+        } = live.phase
+        else {
+            continue;
+        };
+        // A reply that never came (lost, or its task died): send again.
+        let lost = retry_at.is_none()
+            && sent_at.is_some_and(|t| t.saturating_add(RECORD_TIMEOUT_TICKS) <= now);
+        if (retry_at.is_some_and(|at| at <= now) || lost)
             && let Some(report) = live.report(&settings.0.shard_id)
         {
-            live.phase = Phase::Recording { retry_at: None };
+            live.phase = Phase::Recording {
+                retry_at: None,
+                sent_at: Some(now),
+                tries: tries + 1,
+            };
             backend.submit(Job::RecordMatch(Box::new(report)));
         }
     }
@@ -405,7 +469,9 @@ fn follow_duelists(
         seat.away_since = Some(clock.now);
         info!(match_id = %duel.match_id, account = %l.account, "duelist disconnected: grace period started");
         if network {
-            commands.entity(entity).insert(Replicate::manual(duel.links()));
+            commands
+                .entity(entity)
+                .insert(Replicate::manual(duel.links()));
         }
         refresh(&duel, &mut board, Vec::new(), &mut seats);
     }
@@ -432,7 +498,9 @@ fn follow_duelists(
             hand: duel.duel.side(side).hand.clone(),
         });
         if network {
-            commands.entity(entity).insert(Replicate::manual(duel.links()));
+            commands
+                .entity(entity)
+                .insert(Replicate::manual(duel.links()));
         }
         refresh(&duel, &mut board, Vec::new(), &mut seats);
     }
@@ -461,20 +529,27 @@ fn finish_duels(
         let Some(outcome) = duel.duel.outcome else {
             continue;
         };
+        let tries = match duel.phase {
+            Phase::Recording { tries, .. } => tries,
+            Phase::Playing => continue,
+        };
         let settled = match result {
             Ok(s) => Some(s.clone()),
-            Err(SidecarError::Unavailable(e)) => {
+            Err(SidecarError::Unavailable(e)) if tries < MAX_RECORD_TRIES => {
                 stats.record_failures += 1;
-                warn!(%match_id, error = %e, "recording the match failed; retrying");
+                warn!(%match_id, error = %e, tries, "recording the match failed; retrying");
                 duel.phase = Phase::Recording {
                     retry_at: Some(clock.now.saturating_add(RECORD_RETRY_TICKS)),
+                    sent_at: None,
+                    tries,
                 };
                 continue;
             }
             Err(e) => {
-                // A refusal will not change on a retry: the result stands unrated and unpaid.
+                // A refusal will not change on a retry, nor an outage of this length: the
+                // result stands unrated and unpaid (the players are told).
                 stats.record_failures += 1;
-                error!(%match_id, error = %e, "the sidecar refused the match record; not retried");
+                error!(%match_id, error = %e, tries, "the match could not be recorded; giving up on it");
                 None
             }
         };
@@ -483,8 +558,7 @@ fn finish_duels(
         }
         for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
             let seat = &duel.seats[i];
-            duels.by_account.remove(&seat.account);
-            let Some(player) = seat.player else {
+            let Some(player) = duel.credit[i] else {
                 continue;
             };
             // Only the entity the record was made for: a player loaded again since read the
@@ -508,11 +582,12 @@ fn finish_duels(
                     &duel.content,
                 ) {
                     Ok(()) => *inv = credited,
-                    Err(e) => warn!(account = %seat.account, error = %e, "reward recorded but not shown until the next login"),
+                    Err(e) => {
+                        warn!(account = %seat.account, error = %e, "reward recorded but not shown until the next login")
+                    }
                 }
             }
             status.rating = after;
-            status.state = ArenaState::Idle;
             status.last = Some(DuelResult {
                 match_id: match_id.clone(),
                 opponent: duel.seats[1 - i].account,
@@ -521,9 +596,7 @@ fn finish_duels(
                 rating_after: after,
                 reward,
             });
-            commands.entity(player).remove::<DuelSeat>();
         }
-        duel.phase = Phase::Recording { retry_at: None };
         duels.by_match.remove(match_id);
         commands.entity(entity).despawn();
     }

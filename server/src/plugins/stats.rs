@@ -48,6 +48,8 @@ fn frame_end(
     mut s: ResMut<TickStats>,
     players: Res<Players>,
     reloads: Option<Res<ContentReloads>>,
+    duels: Option<Res<super::duels::Duels>>,
+    duel_stats: Option<Res<super::duels::DuelStats>>,
 ) {
     let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
     s.window.push(ms);
@@ -86,6 +88,10 @@ fn frame_end(
         players = summary.players,
         reloads = summary.reloads,
         reload_tick_max_ms = summary.reload_tick_max_ms,
+        duels_live = duels.map_or(0, |d| d.by_match.len()),
+        duels_finished = duel_stats.as_ref().map_or(0, |d| d.finished),
+        duels_recorded = duel_stats.as_ref().map_or(0, |d| d.recorded),
+        duel_moves = duel_stats.as_ref().map_or(0, |d| d.moves),
         "tick stats"
     );
     s.last = Some(summary);

@@ -188,6 +188,14 @@ pub struct DuelRewards {
     pub win: u32,
     pub draw: u32,
     pub loss: u32,
+    /// A duel over before this turn (both sides' turns together) pays nothing: a conceded
+    /// opening is not a way to mint coins.
+    #[serde(default = "default_min_turns")]
+    pub min_turns: u16,
+}
+
+fn default_min_turns() -> u16 {
+    4
 }
 
 impl Default for DuelRewards {
@@ -196,6 +204,7 @@ impl Default for DuelRewards {
             win: 30,
             draw: 15,
             loss: 10,
+            min_turns: default_min_turns(),
         }
     }
 }

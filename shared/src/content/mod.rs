@@ -12,7 +12,7 @@ pub mod sanity;
 pub mod validate;
 
 pub use defs::{
-    CardDef, CardKind, Content, CropDef, DuelRewards, DuelRules, Economy, Effect, Expansion, ItemDef, ItemKind, Matchmaking,
-    RecipeDef, RecipeOutput, ZoneDef,
+    CardDef, CardKind, Content, CropDef, DuelRewards, DuelRules, Economy, Effect, Expansion,
+    ItemDef, ItemKind, Matchmaking, RecipeDef, RecipeOutput, ZoneDef,
 };
 pub use load::{CONTENT_FILES, ContentError, ContentErrorKind, ContentErrors, Problem, Source};

@@ -367,9 +367,24 @@ fn duel(p: &mut Problems<'_>, d: &DuelRules, cards: usize) {
     p.range(F, E, "rewards.win", d.rewards.win, 0, MAX_PRICE);
     p.range(F, E, "rewards.draw", d.rewards.draw, 0, MAX_PRICE);
     p.range(F, E, "rewards.loss", d.rewards.loss, 0, MAX_PRICE);
+    p.range(
+        F,
+        E,
+        "rewards.min_turns",
+        d.rewards.min_turns,
+        0,
+        d.max_turns,
+    );
     let m = &d.matchmaking;
     p.range(F, E, "matchmaking.window", m.window, 1, 5_000);
-    p.range(F, E, "matchmaking.max_window", m.max_window, m.window, 5_000);
+    p.range(
+        F,
+        E,
+        "matchmaking.max_window",
+        m.max_window,
+        m.window,
+        5_000,
+    );
 }
 
 fn economy(p: &mut Problems<'_>, c: &Content) {
@@ -402,7 +417,10 @@ fn economy(p: &mut Problems<'_>, c: &Content) {
             F,
             E,
             "start_zone",
-            format!("'{}' is an arena: new players start on a farm", e.start_zone),
+            format!(
+                "'{}' is an arena: new players start on a farm",
+                e.start_zone
+            ),
         );
     }
     for (card, &n) in &e.start_cards {

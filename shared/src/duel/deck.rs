@@ -120,11 +120,21 @@ impl Decks {
 /// Editing decks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum DeckAction {
-    Create { name: String },
-    Rename { deck: u32, name: String },
+    Create {
+        name: String,
+    },
+    Rename {
+        deck: u32,
+        name: String,
+    },
     /// Replace the deck's cards; the whole list must be a legal deck.
-    SetCards { deck: u32, cards: Vec<CardId> },
-    Delete { deck: u32 },
+    SetCards {
+        deck: u32,
+        cards: Vec<CardId>,
+    },
+    Delete {
+        deck: u32,
+    },
 }
 
 impl crate::action::Action for DeckAction {

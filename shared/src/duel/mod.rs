@@ -31,9 +31,7 @@ pub mod policy;
 pub mod rating;
 pub mod view;
 
-pub use deck::{
-    Deck, DeckAction, DeckEditError, DeckError, Decks, deck_hash, validate_deck,
-};
+pub use deck::{Deck, DeckAction, DeckEditError, DeckError, Decks, deck_hash, validate_deck};
 
 pub use crate::content::DuelRules;
 

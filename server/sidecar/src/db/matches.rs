@@ -10,7 +10,7 @@
 use super::Db;
 use super::ledger;
 use harvest_shared::api::{
-    LedgerEntry, Leaderboard, LeaderboardEntry, MatchRecord, MatchReport, MatchSettled,
+    Leaderboard, LeaderboardEntry, LedgerEntry, MatchRecord, MatchReport, MatchSettled,
     MatchSummary,
 };
 use harvest_shared::duel::Side;
@@ -72,13 +72,15 @@ fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> 
 }
 
 /// `account`'s rating, read on `conn`; a new player's when they never duelled.
-pub(crate) async fn rating_in(conn: &mut AnyConnection, account: i64) -> Result<Rating, sqlx::Error> {
-    let row: Option<RatingRow> = sqlx::query_as(
-        "SELECT rating, deviation, volatility FROM ratings WHERE account_id = $1",
-    )
-    .bind(account)
-    .fetch_optional(conn)
-    .await?;
+pub(crate) async fn rating_in(
+    conn: &mut AnyConnection,
+    account: i64,
+) -> Result<Rating, sqlx::Error> {
+    let row: Option<RatingRow> =
+        sqlx::query_as("SELECT rating, deviation, volatility FROM ratings WHERE account_id = $1")
+            .bind(account)
+            .fetch_optional(conn)
+            .await?;
     Ok(row.map_or_else(Rating::default, |r| Rating {
         rating: r.rating,
         deviation: r.deviation,
@@ -86,7 +88,10 @@ pub(crate) async fn rating_in(conn: &mut AnyConnection, account: i64) -> Result<
     }))
 }
 
-async fn stored(conn: &mut AnyConnection, match_id: &str) -> Result<Option<MatchRecord>, sqlx::Error> {
+async fn stored(
+    conn: &mut AnyConnection,
+    match_id: &str,
+) -> Result<Option<MatchRecord>, sqlx::Error> {
     let row: Option<RecordRow> = sqlx::query_as("SELECT record FROM matches WHERE match_id = $1")
         .bind(match_id)
         .fetch_optional(conn)
@@ -102,34 +107,16 @@ impl Db {
         now: i64,
     ) -> Result<MatchSettled, RecordError> {
         let mut tx = self.pool().begin().await?;
-        if let Some(done) = stored(&mut tx, &report.match_id).await? {
-            return if done.report.players == report.players {
-                Ok(done.settled)
-            } else {
-                Err(RecordError::Conflict(report.match_id.clone()))
-            };
-        }
         let [a, b] = report.players;
-        let known: CountRow =
-            sqlx::query_as("SELECT COUNT(*) AS n FROM accounts WHERE id = $1 OR id = $2")
-                .bind(a.0)
-                .bind(b.0)
-                .fetch_one(&mut *tx)
-                .await?;
-        if known.n < 2 {
-            let missing = if self.account_by_id(a.0).await?.is_none() {
-                a
-            } else {
-                b
-            };
-            return Err(RecordError::UnknownAccount(missing));
-        }
-        // Lock both rating rows, lowest account first (creating a new player's row).
+        // Write first: lock (creating) both rating rows, lowest account first, so two
+        // matches sharing a player queue up instead of deadlocking, and SQLite takes its
+        // write lock before this transaction reads anything. A missing account fails the
+        // rating row's foreign key.
         let mut order = [a.0, b.0];
         order.sort_unstable();
         for id in order {
             let fresh = Rating::default();
-            sqlx::query(
+            let created = sqlx::query(
                 "INSERT INTO ratings (account_id, rating, deviation, volatility, score, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (account_id) DO NOTHING",
             )
@@ -140,14 +127,34 @@ impl Db {
             .bind(fresh.conservative())
             .bind(now)
             .execute(&mut *tx)
-            .await?;
-            sqlx::query("UPDATE ratings SET updated_at = $2 WHERE account_id = $1")
+            .await;
+            match created {
+                Err(sqlx::Error::Database(e))
+                    if e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation =>
+                {
+                    return Err(RecordError::UnknownAccount(AccountId(id)));
+                }
+                r => {
+                    r?;
+                }
+            }
+            sqlx::query("UPDATE ratings SET updated_at = updated_at WHERE account_id = $1")
                 .bind(id)
-                .bind(now)
                 .execute(&mut *tx)
                 .await?;
         }
-        let before = [rating_in(&mut tx, a.0).await?, rating_in(&mut tx, b.0).await?];
+        if let Some(done) = stored(&mut tx, &report.match_id).await? {
+            // A retry: nothing changes (the rows just created are rolled back).
+            return if done.report.players == report.players {
+                Ok(done.settled)
+            } else {
+                Err(RecordError::Conflict(report.match_id.clone()))
+            };
+        }
+        let before = [
+            rating_in(&mut tx, a.0).await?,
+            rating_in(&mut tx, b.0).await?,
+        ];
         let settled = report.settle(before);
         for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
             let r = settled.ratings_after[i];
@@ -180,8 +187,14 @@ impl Db {
                     detail: format!("{result:?} {}", report.match_id).to_lowercase(),
                     delta: Delta::coins(i64::from(report.rewards[i])),
                 };
-                ledger::apply_entries(&mut tx, report.players[i].0, &report.shard_id, &[entry], now)
-                    .await?;
+                ledger::apply_entries(
+                    &mut tx,
+                    report.players[i].0,
+                    &report.shard_id,
+                    &[entry],
+                    now,
+                )
+                .await?;
             }
         }
         let record = MatchRecord {
@@ -219,7 +232,11 @@ impl Db {
     }
 
     /// `account`'s last `limit` matches, newest first.
-    pub async fn matches_of(&self, account: i64, limit: i64) -> Result<Vec<MatchSummary>, sqlx::Error> {
+    pub async fn matches_of(
+        &self,
+        account: i64,
+        limit: i64,
+    ) -> Result<Vec<MatchSummary>, sqlx::Error> {
         let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT m.record, a.username AS name_a, b.username AS name_b FROM matches m \
              JOIN accounts a ON a.id = m.player_a JOIN accounts b ON b.id = m.player_b \

@@ -100,9 +100,9 @@ pub async fn matches(
     let limit = limit(q.limit)?;
     let player = match q.player.as_deref() {
         None | Some("me") => user.account_id.0,
-        Some(id) => id.parse::<i64>().map_err(|_| {
-            ApiError::validation("player", "player must be 'me' or an account id")
-        })?,
+        Some(id) => id
+            .parse::<i64>()
+            .map_err(|_| ApiError::validation("player", "player must be 'me' or an account id"))?,
     };
     let matches = state.db.matches_of(player, limit).await?;
     Ok(Json(MatchesPage { matches }))
@@ -130,10 +130,9 @@ pub async fn record_match(
             Ok(Json(settled))
         }
         Err(RecordError::UnknownAccount(_)) => Err(ApiError::NotFound),
-        Err(RecordError::Conflict(id)) => Err(ApiError::validation(
-            "match_id",
-            format!("match '{id}' is already recorded with other players"),
-        )),
+        Err(RecordError::Conflict(id)) => Err(ApiError::Conflict(format!(
+            "match '{id}' is already recorded with other players"
+        ))),
         Err(RecordError::Db(e)) => Err(e.into()),
     }
 }

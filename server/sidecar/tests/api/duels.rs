@@ -23,15 +23,25 @@ fn played(id: &str, a: i64, b: i64, content: &Content) -> MatchReport {
         .flat_map(|(c, n)| std::iter::repeat_n(c.clone(), *n as usize))
         .collect();
     let started = Tick(1_000);
-    let mut duel = Duel::new(7, content.duel.clone(), [deck.clone(), deck.clone()], started);
+    let mut duel = Duel::new(
+        7,
+        content.duel.clone(),
+        [deck.clone(), deck.clone()],
+        started,
+    );
     let mut log = Vec::new();
     let mut now = started;
     while duel.outcome.is_none() {
         now = now.saturating_add(5);
         let side = duel.active;
         let action = sensible_move(&duel, content, now).expect("a move while not over");
-        duel.apply(side, &action, content, now).expect("the policy plays legal moves");
-        log.push(LogEntry::Act { side, action, at: now });
+        duel.apply(side, &action, content, now)
+            .expect("the policy plays legal moves");
+        log.push(LogEntry::Act {
+            side,
+            action,
+            at: now,
+        });
     }
     MatchReport {
         match_id: id.into(),
@@ -51,8 +61,11 @@ fn played(id: &str, a: i64, b: i64, content: &Content) -> MatchReport {
 }
 
 async fn record(app: &TestApp, report: &MatchReport) -> (StatusCode, Value) {
-    app.internal("/internal/v1/matches", serde_json::to_value(report).unwrap())
-        .await
+    app.internal(
+        "/internal/v1/matches",
+        serde_json::to_value(report).unwrap(),
+    )
+    .await
 }
 
 fn coins_of(ledger: &Value, kind: &str) -> i64 {
@@ -68,7 +81,10 @@ fn coins_of(ledger: &Value, kind: &str) -> i64 {
 both_backends!(a_match_is_rated_recorded_and_paid_once, |app| {
     let content = app.sidecar().state.cfg.content.clone();
     let (ta, tb) = (app.user("ana").await, app.user("bob").await);
-    let (a, b) = (ta["account_id"].as_i64().unwrap(), tb["account_id"].as_i64().unwrap());
+    let (a, b) = (
+        ta["account_id"].as_i64().unwrap(),
+        tb["account_id"].as_i64().unwrap(),
+    );
     // Both are leased (their ledgers open) as on a shard; a new player's rating is 1500.
     let lease = app.lease(a, "shard-a").await;
     assert_eq!(lease["rating"]["rating"], 1500.0);
@@ -84,8 +100,14 @@ both_backends!(a_match_is_rated_recorded_and_paid_once, |app| {
         harvest_shared::duel::Outcome::Won(harvest_shared::duel::Side::B) => 1,
         harvest_shared::duel::Outcome::Draw => panic!("the policy's mirror match is decisive"),
     };
-    assert!(after[winner]["rating"].as_f64().unwrap() > 1500.0, "{settled}");
-    assert!(after[1 - winner]["rating"].as_f64().unwrap() < 1500.0, "{settled}");
+    assert!(
+        after[winner]["rating"].as_f64().unwrap() > 1500.0,
+        "{settled}"
+    );
+    assert!(
+        after[1 - winner]["rating"].as_f64().unwrap() < 1500.0,
+        "{settled}"
+    );
 
     // A repeat (a shard retrying after a lost answer) returns the same and pays nothing more.
     let (s, again) = record(&app, &report).await;
@@ -149,14 +171,20 @@ both_backends!(a_match_is_rated_recorded_and_paid_once, |app| {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(around["entries"][0]["account_id"], a, "{around}");
-    assert_eq!(around["entries"][0]["rank"], if winner == 0 { 1 } else { 2 });
+    assert_eq!(
+        around["entries"][0]["rank"],
+        if winner == 0 { 1 } else { 2 }
+    );
 });
 
 both_backends!(bad_match_reports_and_queries_are_refused, |app| {
     let content = app.sidecar().state.cfg.content.clone();
     let ta = app.user("cara").await;
     let tb = app.user("dan").await;
-    let (a, b) = (ta["account_id"].as_i64().unwrap(), tb["account_id"].as_i64().unwrap());
+    let (a, b) = (
+        ta["account_id"].as_i64().unwrap(),
+        tb["account_id"].as_i64().unwrap(),
+    );
     let token = ta["access_token"].as_str().unwrap();
     let good = played("m-test-2", a, b, &content);
 
@@ -181,7 +209,9 @@ both_backends!(bad_match_reports_and_queries_are_refused, |app| {
     assert_eq!(record(&app, &good).await.0, StatusCode::OK);
     let mut r = good.clone();
     r.players = [AccountId(b), AccountId(a)];
-    assert_eq!(record(&app, &r).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, body) = record(&app, &r).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert_error(&body, "conflict");
 
     for q in ["limit=0", "limit=101", "limit=x", "around=you"] {
         let (s, body) = app.get_auth(&format!("/v1/leaderboard?{q}"), token).await;

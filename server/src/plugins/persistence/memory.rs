@@ -105,7 +105,14 @@ impl MemoryStore {
     pub fn record_match(&mut self, report: &MatchReport) -> Result<MatchSettled, SidecarError> {
         self.check_up()?;
         if let Some(done) = self.matches.get(&report.match_id) {
-            return Ok(done.settled.clone());
+            return if done.report.players == report.players {
+                Ok(done.settled.clone())
+            } else {
+                Err(SidecarError::Rejected {
+                    status: 409,
+                    body: "match recorded with other players".into(),
+                })
+            };
         }
         let refuse = |body: String| SidecarError::Rejected { status: 422, body };
         if let Some((field, why)) = report.problem() {
