@@ -266,6 +266,21 @@ impl NetClient {
         self.replicated::<Collection>()
     }
 
+    /// This player's duel, if in one: its board and their seat (the board whose match the seat
+    /// names: a finished duel's board may linger a frame).
+    pub fn duel(
+        &mut self,
+    ) -> Option<(
+        harvest_shared::duel::view::DuelBoard,
+        harvest_shared::duel::view::DuelSeat,
+    )> {
+        let seat = self.replicated::<harvest_shared::duel::view::DuelSeat>()?;
+        let world = self.app.world_mut();
+        let mut q = world.query::<&harvest_shared::duel::view::DuelBoard>();
+        let board = q.iter(world).find(|b| b.match_id == seat.match_id)?.clone();
+        Some((board, seat))
+    }
+
     /// A replicated component this client sees once (its `Decks`, `ArenaStatus`, `DuelSeat`,
     /// or the `DuelBoard` of its duel: a client is sent no other player's).
     pub fn replicated<T: Component + Clone>(&mut self) -> Option<T> {

@@ -102,6 +102,23 @@ fn ready_duelist(app: &mut App, account: i64) -> (Entity, Entity) {
     who
 }
 
+/// Two ready duelists (accounts 1 and 2) queued and paired: (A, B, the duel's entity). A
+/// queued first, so A plays first.
+fn paired(app: &mut App) -> ((Entity, Entity), (Entity, Entity), Entity) {
+    let a = ready_duelist(app, 1);
+    let b = ready_duelist(app, 2);
+    ask(app, a, ArenaAction::Queue { deck: 0 }).unwrap();
+    ask(app, b, ArenaAction::Queue { deck: 0 }).unwrap();
+    app.update();
+    let duel = *app
+        .world()
+        .resource::<Duels>()
+        .by_account
+        .get(&AccountId(1))
+        .expect("a duel started");
+    (a, b, duel)
+}
+
 fn status(app: &App, player: Entity) -> ArenaStatus {
     app.world().get::<ArenaStatus>(player).unwrap().clone()
 }
@@ -289,20 +306,9 @@ fn decks_travel_and_the_queue_refuse_with_typed_reasons() {
 #[test]
 fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and_paid() {
     let mut app = app();
-    let a = ready_duelist(&mut app, 1);
-    let b = ready_duelist(&mut app, 2);
     let coins = |app: &App, p: Entity| app.world().get::<Inventory>(p).unwrap().coins;
+    let (a, b, duel) = paired(&mut app);
     let (coins_a, coins_b) = (coins(&app, a.1), coins(&app, b.1));
-    ask(&mut app, a, ArenaAction::Queue { deck: 0 }).unwrap();
-    ask(&mut app, b, ArenaAction::Queue { deck: 0 }).unwrap();
-    app.update();
-    // Paired at once (equal ratings); A waited longer, so A plays first.
-    let duel = *app
-        .world()
-        .resource::<Duels>()
-        .by_account
-        .get(&AccountId(1))
-        .expect("a duel started");
     assert_eq!(status(&app, a.1).state, ArenaState::InDuel);
     let seat_a = app.world().get::<DuelSeat>(a.1).unwrap().clone();
     let seat_b = app.world().get::<DuelSeat>(b.1).unwrap().clone();
@@ -381,8 +387,26 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
     skip_ticks(&mut app, turn_ticks + 1);
     assert_eq!(app.world().get::<DuelBoard>(duel).unwrap().active, Side::B);
     assert_eq!(app.world().resource::<DuelStats>().timeouts, 1);
+    let timeouts_logged = |app: &App| {
+        app.world()
+            .get::<LiveDuel>(duel)
+            .unwrap()
+            .log
+            .iter()
+            .filter(|e| matches!(e, harvest_shared::duel::LogEntry::Tick { .. }))
+            .count()
+    };
+    assert_eq!(
+        timeouts_logged(&app),
+        1,
+        "a timeout is in the log, for the replay"
+    );
 
-    // B concedes: A wins; the record goes to the store, which rates and pays both.
+    // Two more turns time out (turn 4: past `rewards.min_turns`), then B concedes: A wins;
+    // the record goes to the store, which rates and pays both.
+    skip_ticks(&mut app, turn_ticks + 1);
+    skip_ticks(&mut app, turn_ticks + 1);
+    assert!(app.world().get::<DuelBoard>(duel).unwrap().turn >= content.duel.rewards.min_turns);
     ask(&mut app, b, DuelAction::Concede).unwrap();
     for _ in 0..3 {
         app.update();
@@ -424,17 +448,7 @@ fn a_duel_refuses_illegal_moves_unchanged_and_a_concession_is_rated_recorded_and
 #[test]
 fn a_duelist_who_disconnects_forfeits_after_the_grace_period_unless_back() {
     let mut app = app();
-    let a = ready_duelist(&mut app, 1);
-    let b = ready_duelist(&mut app, 2);
-    ask(&mut app, a, ArenaAction::Queue { deck: 0 }).unwrap();
-    ask(&mut app, b, ArenaAction::Queue { deck: 0 }).unwrap();
-    app.update();
-    let duel = *app
-        .world()
-        .resource::<Duels>()
-        .by_account
-        .get(&AccountId(2))
-        .unwrap();
+    let (a, b, duel) = paired(&mut app);
     let grace = {
         let c = &app
             .world()
@@ -501,4 +515,23 @@ fn a_duelist_who_disconnects_forfeits_after_the_grace_period_unless_back() {
     let sa = status(&app, a2.1);
     assert_eq!(sa.state, ArenaState::Idle);
     assert_eq!(sa.rating, record.settled.ratings_after[0]);
+}
+
+#[test]
+fn a_conceded_opening_is_rated_but_pays_nothing() {
+    let mut app = app();
+    let coins = |app: &App, p: Entity| app.world().get::<Inventory>(p).unwrap().coins;
+    let (a, b, _) = paired(&mut app);
+    let before = (coins(&app, a.1), coins(&app, b.1));
+    ask(&mut app, b, DuelAction::Concede).unwrap();
+    for _ in 0..3 {
+        app.update();
+    }
+    let last = status(&app, a.1).last.expect("recorded");
+    assert_eq!(last.result, Result3::Win);
+    assert_eq!(last.reward, 0);
+    assert!(last.rating_after.rating > last.rating_before.rating);
+    assert_eq!((coins(&app, a.1), coins(&app, b.1)), before);
+    // Free to queue again at once.
+    ask(&mut app, a, ArenaAction::Queue { deck: 0 }).unwrap();
 }

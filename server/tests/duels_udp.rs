@@ -135,9 +135,7 @@ fn a_duel_over_udp_hides_what_it_must_ends_rated_paid_and_replays() {
         );
         let mut moved = false;
         for cl in [&mut a, &mut b] {
-            let (Some(board), Some(seat)) =
-                (cl.replicated::<DuelBoard>(), cl.replicated::<DuelSeat>())
-            else {
+            let Some((board, seat)) = cl.duel() else {
                 continue;
             };
             if board.outcome.is_some() || board.active != seat.side {
@@ -284,8 +282,41 @@ fn duel_bots_play_each_other_to_rated_results() {
     for f in ["duels_completed", "duel_actions_rejected"] {
         assert!(json.get(f).is_some(), "report field {f}");
     }
-    // Every duel a bot saw recorded moved its rating.
+    // Every duel a bot saw recorded moved its rating, and its reward is in the ledger (a duel
+    // that lasted `min_turns` pays both sides).
     for d in &report.duels {
         assert_ne!(d.rating_before, d.rating_after, "{d:?}");
     }
+    let db = &stack.sidecar.as_ref().unwrap().state.db;
+    let mut rewards = 0;
+    for d in &report.duels {
+        let rec = stack
+            .rt
+            .block_on(db.match_record(&d.match_id))
+            .unwrap()
+            .expect("recorded");
+        let id = stack
+            .rt
+            .block_on(db.account_by_name(&d.bot))
+            .unwrap()
+            .unwrap()
+            .id;
+        let side = usize::from(rec.report.players[1].0 == id);
+        let paid: i64 = stack
+            .rt
+            .block_on(db.ledger_page(id, 500))
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind.as_str() == "duel_reward" && e.detail.ends_with(&d.match_id))
+            .map(|e| e.delta.coins)
+            .sum();
+        assert_eq!(paid, i64::from(rec.settled.rewards[side]), "{d:?}");
+        rewards += paid;
+    }
+    assert!(
+        rewards > 0,
+        "the bots' duels paid rewards through the ledger"
+    );
+    let audit = stack.rt.block_on(db.audit()).unwrap();
+    assert!(audit.mismatches.is_empty(), "{audit:?}");
 }

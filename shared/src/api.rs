@@ -432,11 +432,17 @@ impl MatchReport {
                 return Some(("rewards", "a reward is at most 1000000 coins".into()));
             }
         }
-        if self.content_version.len() > 64 || self.final_hash.len() > 128 {
+        let short_hex = |s: &str, max: usize| {
+            (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+        };
+        if !short_hex(&self.content_version, 64) {
             return Some((
                 "content_version",
-                "content_version and final_hash are short hashes".into(),
+                "a hex content hash of 1-64 digits".into(),
             ));
+        }
+        if !short_hex(&self.final_hash, 128) {
+            return Some(("final_hash", "a hex state hash of 1-128 digits".into()));
         }
         None
     }

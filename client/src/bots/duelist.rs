@@ -106,10 +106,7 @@ fn play(
     content: &Content,
     seen: &mut Option<(DuelBoard, DuelSeat)>,
 ) -> Next {
-    let (Some(board), Some(seat)) = (
-        client.replicated::<DuelBoard>(),
-        client.replicated::<DuelSeat>(),
-    ) else {
+    let Some((board, seat)) = client.duel() else {
         return Next::Wait;
     };
     if board.outcome.is_some() || board.active != seat.side {

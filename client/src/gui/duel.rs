@@ -486,7 +486,8 @@ fn render_arena(
     let Some((info, status, seat)) = player.iter().next() else {
         return;
     };
-    let board = boards.iter().next().cloned();
+    // The board of the seat's duel (a finished one may linger a frame).
+    let board = seat.and_then(|s| boards.iter().find(|b| b.match_id == s.match_id).cloned());
     let v = ArenaView {
         zone: info.zone.clone(),
         status: status.cloned().unwrap_or_default(),
@@ -508,11 +509,21 @@ fn render_arena(
     }
 }
 
+/// This player's duel, if in one: the board of their seat's match, and the seat.
+pub(super) fn my_duel(world: &mut World) -> Option<(DuelBoard, DuelSeat)> {
+    let seat = world.query::<&DuelSeat>().iter(world).next().cloned()?;
+    let board = world
+        .query::<&DuelBoard>()
+        .iter(world)
+        .find(|b| b.match_id == seat.match_id)
+        .cloned()?;
+    Some((board, seat))
+}
+
 /// The legal moves of this player right now, on the board as they see it.
 fn legal(world: &mut World) -> Option<(Side, Vec<DuelAction>)> {
     let content = world.resource::<ClientContent>().0.clone();
-    let board = world.query::<&DuelBoard>().iter(world).next().cloned()?;
-    let seat = world.query::<&DuelSeat>().iter(world).next().cloned()?;
+    let (board, seat) = my_duel(world)?;
     if board.active != seat.side || board.outcome.is_some() {
         return Some((seat.side, Vec::new()));
     }

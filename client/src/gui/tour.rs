@@ -541,9 +541,7 @@ fn in_arena(world: &mut World) -> bool {
 }
 
 fn duel_view(world: &mut World) -> Option<(DuelBoard, DuelSeat)> {
-    let board = world.query::<&DuelBoard>().iter(world).next().cloned()?;
-    let seat = world.query::<&DuelSeat>().iter(world).next().cloned()?;
-    Some((board, seat))
+    duel::my_duel(world)
 }
 
 /// The last duel is recorded and the arena shows its result.

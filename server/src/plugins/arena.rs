@@ -78,111 +78,79 @@ type ArenaItem<'a> = (
     Mut<'a, ArenaStatus>,
 );
 
-/// Answer one request and count it.
-fn answer(
-    answers: &mut MessageWriter<Answer>,
-    stats: &mut RequestStats,
-    link: Entity,
-    request_id: u32,
-    result: Result<(), RejectReason>,
-) {
-    if result.is_ok() {
-        stats.accepted += 1;
-    } else {
-        stats.rejected += 1;
-    }
-    answers.write(Answer {
-        link,
-        notice: ActionNotice { request_id, result },
-    });
+/// What every arena request handler needs from the world.
+#[derive(bevy::ecs::system::SystemParam)]
+struct Ctx<'w, 's> {
+    players: Query<'w, 's, Arena>,
+    answers: MessageWriter<'w, Answer>,
+    stats: ResMut<'w, RequestStats>,
+    content: Res<'w, GameContent>,
+    state: Res<'w, State<ShardState>>,
+    time: Res<'w, Time<Real>>,
 }
 
-/// Run `rule` on the requesting player's data and answer. `rule` returns whether the player's
-/// saved state changed.
-fn handle<A: Action>(
-    req: &Incoming<A>,
-    players: &mut Query<Arena>,
-    running: bool,
-    answers: &mut MessageWriter<Answer>,
-    stats: &mut RequestStats,
-    rule: impl FnOnce(ArenaItem<'_>) -> Result<bool, RejectReason>,
-) -> bool {
-    let result = match req.player.and_then(|p| players.get_mut(p).ok()) {
-        Some(_) if !running => Err(RejectReason::NotReady),
-        None => Err(RejectReason::NotReady),
-        Some(data) => rule(data),
-    };
-    let changed = matches!(result, Ok(true));
-    answer(answers, stats, req.link, req.request_id, result.map(|_| ()));
-    changed
-}
-
-#[allow(clippy::too_many_arguments)]
-fn deck_requests(
-    mut incoming: MessageReader<Incoming<DeckAction>>,
-    mut players: Query<Arena>,
-    mut answers: MessageWriter<Answer>,
-    mut stats: ResMut<RequestStats>,
-    content: Res<GameContent>,
-    state: Res<State<ShardState>>,
-    time: Res<Time<Real>>,
-) {
-    let running = *state.get() == ShardState::Running;
-    let at = now(&time);
-    for req in incoming.read() {
-        handle(
-            req,
-            &mut players,
-            running,
-            &mut answers,
-            &mut stats,
-            |(mut p, _, mut decks, col, _)| {
-                let mut edited = decks.clone();
-                deck::apply(&req.action, &mut edited, col, &content.0)?;
-                *decks = edited;
-                p.mark_dirty(at);
-                Ok(true)
+impl Ctx<'_, '_> {
+    /// Run `rule` on the requesting player's data (with the content and the time) and answer.
+    fn handle<A: Action>(
+        &mut self,
+        req: &Incoming<A>,
+        rule: impl FnOnce(ArenaItem<'_>, &GameContent, std::time::Duration) -> Result<(), RejectReason>,
+    ) {
+        let running = *self.state.get() == ShardState::Running;
+        let at = now(&self.time);
+        let result = match req.player.and_then(|p| self.players.get_mut(p).ok()) {
+            Some(_) if !running => Err(RejectReason::NotReady),
+            None => Err(RejectReason::NotReady),
+            Some(data) => rule(data, &self.content, at),
+        };
+        if result.is_ok() {
+            self.stats.accepted += 1;
+        } else {
+            self.stats.rejected += 1;
+        }
+        self.answers.write(Answer {
+            link: req.link,
+            notice: ActionNotice {
+                request_id: req.request_id,
+                result,
             },
-        );
+        });
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+fn deck_requests(mut incoming: MessageReader<Incoming<DeckAction>>, mut ctx: Ctx) {
+    for req in incoming.read() {
+        ctx.handle(req, |(mut p, _, mut decks, col, _), content, at| {
+            let mut edited = decks.clone();
+            deck::apply(&req.action, &mut edited, col, &content.0)?;
+            *decks = edited;
+            p.mark_dirty(at);
+            Ok(())
+        });
+    }
+}
+
 fn travel_requests(
     mut incoming: MessageReader<Incoming<TravelAction>>,
-    mut players: Query<Arena>,
-    mut answers: MessageWriter<Answer>,
+    mut ctx: Ctx,
     mut attached: MessageWriter<Attached>,
-    mut stats: ResMut<RequestStats>,
-    content: Res<GameContent>,
     settings: Res<Settings>,
-    state: Res<State<ShardState>>,
-    time: Res<Time<Real>>,
 ) {
-    let running = *state.get() == ShardState::Running;
-    let at = now(&time);
     for req in incoming.read() {
         let mut moved = None;
-        handle(
-            req,
-            &mut players,
-            running,
-            &mut answers,
-            &mut stats,
-            |(mut p, mut info, _, _, status)| {
-                let to = travel::check(&req.action, &info.zone, &content.0)?;
-                if !settings.0.zones.contains(&to) {
-                    return Err(TravelError::NotHostedHere(to).into());
-                }
-                if status.state != ArenaState::Idle {
-                    return Err(TravelError::Busy.into());
-                }
-                info.zone = to.clone();
-                p.mark_dirty(at);
-                moved = Some(to);
-                Ok(true)
-            },
-        );
+        ctx.handle(req, |(mut p, mut info, _, _, status), content, at| {
+            let to = travel::check(&req.action, &info.zone, &content.0)?;
+            if !settings.0.zones.contains(&to) {
+                return Err(TravelError::NotHostedHere(to).into());
+            }
+            if status.state != ArenaState::Idle {
+                return Err(TravelError::Busy.into());
+            }
+            info.zone = to.clone();
+            p.mark_dirty(at);
+            moved = Some(to);
+            Ok(())
+        });
         if let (Some(zone), Some(player)) = (moved, req.player) {
             // The same room change a new link gets: replication follows the player's zone.
             attached.write(Attached {
@@ -194,80 +162,58 @@ fn travel_requests(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn arena_requests(
     mut incoming: MessageReader<Incoming<ArenaAction>>,
-    mut players: Query<Arena>,
-    mut answers: MessageWriter<Answer>,
-    mut stats: ResMut<RequestStats>,
+    mut ctx: Ctx,
     mut queue: ResMut<ArenaQueue>,
-    content: Res<GameContent>,
     clock: Res<GameClock>,
-    state: Res<State<ShardState>>,
 ) {
-    let running = *state.get() == ShardState::Running;
     for req in incoming.read() {
-        let Some(entity) = req.player else {
-            answer(
-                &mut answers,
-                &mut stats,
-                req.link,
-                req.request_id,
-                Err(RejectReason::NotReady),
-            );
-            continue;
-        };
-        handle(
-            req,
-            &mut players,
-            running,
-            &mut answers,
-            &mut stats,
-            |(p, info, decks, col, mut status)| {
-                match &req.action {
-                    ArenaAction::Queue { deck } => {
-                        match status.state {
-                            ArenaState::Queued { .. } => {
-                                return Err(ArenaError::AlreadyQueued.into());
-                            }
-                            ArenaState::InDuel => return Err(ArenaError::InDuel.into()),
-                            ArenaState::Idle => {}
-                        }
-                        if !content.0.zone(&info.zone).is_some_and(|z| z.arena) {
-                            return Err(ArenaError::NotInArena.into());
-                        }
-                        let cards = &decks.get(*deck).ok_or(ArenaError::NoSuchDeck(*deck))?.cards;
-                        validate_deck(cards, col, &content.0, &content.0.duel)
-                            .map_err(ArenaError::IllegalDeck)?;
-                        if queue.0.len() >= MAX_QUEUE {
-                            return Err(ArenaError::QueueFull.into());
-                        }
-                        queue.0.push(Queued {
-                            account: p.account,
-                            player: entity,
-                            deck: cards.clone(),
-                            rating: status.rating,
-                            since: clock.now,
-                        });
-                        status.state = ArenaState::Queued {
-                            deck: *deck,
-                            since: clock.now,
-                        };
-                        debug!(account = %p.account, rating = status.rating.rating, "queued for a duel");
+        ctx.handle(req, |(p, info, decks, col, mut status), content, _| {
+            let c = &content.0;
+            match &req.action {
+                ArenaAction::Queue { deck } => {
+                    match status.state {
+                        ArenaState::Queued { .. } => return Err(ArenaError::AlreadyQueued.into()),
+                        ArenaState::InDuel => return Err(ArenaError::InDuel.into()),
+                        ArenaState::Idle => {}
                     }
-                    ArenaAction::Leave => {
-                        let was_queued = matches!(status.state, ArenaState::Queued { .. });
-                        if !queue.remove(p.account) && !was_queued {
-                            return Err(ArenaError::NotQueued.into());
-                        }
-                        if was_queued {
-                            status.state = ArenaState::Idle;
-                        }
+                    if !c.zone(&info.zone).is_some_and(|z| z.arena) {
+                        return Err(ArenaError::NotInArena.into());
+                    }
+                    let cards = &decks.get(*deck).ok_or(ArenaError::NoSuchDeck(*deck))?.cards;
+                    validate_deck(cards, col, c, &c.duel).map_err(ArenaError::IllegalDeck)?;
+                    if queue.0.len() >= MAX_QUEUE {
+                        return Err(ArenaError::QueueFull.into());
+                    }
+                    let Some(entity) = req.player else {
+                        return Err(RejectReason::NotReady);
+                    };
+                    queue.0.push(Queued {
+                        account: p.account,
+                        player: entity,
+                        deck: cards.clone(),
+                        rating: status.rating,
+                        since: clock.now,
+                    });
+                    status.state = ArenaState::Queued {
+                        deck: *deck,
+                        since: clock.now,
+                    };
+                    debug!(account = %p.account, rating = status.rating.rating, "queued for a duel");
+                }
+                ArenaAction::Leave => {
+                    let was_queued = matches!(status.state, ArenaState::Queued { .. });
+                    if !queue.remove(p.account) && !was_queued {
+                        return Err(ArenaError::NotQueued.into());
+                    }
+                    if was_queued {
+                        status.state = ArenaState::Idle;
                     }
                 }
-                Ok(false)
-            },
-        );
+            }
+            Ok(())
+        });
     }
 }
 

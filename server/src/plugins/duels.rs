@@ -81,7 +81,7 @@ pub enum Phase {
 }
 
 /// A duel's whole state, on the shard only.
-#[derive(Component, Debug)]
+#[derive(Component, Debug, Clone)]
 pub struct LiveDuel {
     pub match_id: String,
     pub duel: Duel,
@@ -150,6 +150,11 @@ pub struct Duels {
     pub by_account: HashMap<AccountId, Entity>,
     pub by_match: HashMap<String, Entity>,
 }
+
+/// Finished duels whose record is on its way to the sidecar, by match id. (Their entities are
+/// gone: a finished duel's board is no longer sent to anyone.)
+#[derive(Resource, Debug, Default)]
+pub struct Recording(pub HashMap<String, LiveDuel>);
 
 /// Duel counters since start.
 #[derive(Resource, Debug, Default, Clone, Copy)]
@@ -236,6 +241,7 @@ fn start_duels(
             if let Ok((_, mut status)) = players.get_mut(pair[i].player) {
                 status.state = ArenaState::InDuel;
                 commands.entity(pair[i].player).insert(DuelSeat {
+                    match_id: match_id.clone(),
                     side,
                     hand: hands[i].clone(),
                 });
@@ -352,6 +358,7 @@ fn run_duels(
     mut seats: Query<&mut DuelSeat>,
     mut statuses: Query<&mut ArenaStatus>,
     mut duels: ResMut<Duels>,
+    mut recording: ResMut<Recording>,
     mut stats: ResMut<DuelStats>,
     mut backend: ResMut<Backend>,
     settings: Res<Settings>,
@@ -359,58 +366,60 @@ fn run_duels(
 ) {
     let now = clock.now;
     for (entity, mut live, mut board) in &mut live {
-        if live.phase == Phase::Playing {
-            let mut events = live.duel.tick(now);
-            if !events.is_empty() {
-                stats.timeouts += 1;
-                live.log.push(LogEntry::Tick { at: now });
-            }
-            let grace = u64::from(live.duel.rules.disconnect_grace_ticks);
-            for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
-                let gone = live.seats[i]
-                    .away_since
-                    .is_some_and(|t| t.saturating_add(grace) <= now);
-                if gone && live.duel.outcome.is_none() {
-                    let content = live.content.clone();
-                    if let Ok(ev) = live.duel.apply(side, &DuelAction::Concede, &content, now) {
-                        stats.forfeits += 1;
-                        info!(match_id = %live.match_id, account = %live.seats[i].account, "forfeit: did not come back in time");
-                        live.log.push(LogEntry::Act {
-                            side,
-                            action: DuelAction::Concede,
-                            at: now,
-                        });
-                        events.extend(ev);
-                    }
+        let mut events = live.duel.tick(now);
+        if !events.is_empty() {
+            stats.timeouts += 1;
+            live.log.push(LogEntry::Tick { at: now });
+        }
+        let grace = u64::from(live.duel.rules.disconnect_grace_ticks);
+        for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
+            let gone = live.seats[i]
+                .away_since
+                .is_some_and(|t| t.saturating_add(grace) <= now);
+            if gone && live.duel.outcome.is_none() {
+                let content = live.content.clone();
+                if let Ok(ev) = live.duel.apply(side, &DuelAction::Concede, &content, now) {
+                    stats.forfeits += 1;
+                    info!(match_id = %live.match_id, account = %live.seats[i].account, "forfeit: did not come back in time");
+                    live.log.push(LogEntry::Act {
+                        side,
+                        action: DuelAction::Concede,
+                        at: now,
+                    });
+                    events.extend(ev);
                 }
-            }
-            if !events.is_empty() {
-                refresh(&live, &mut board, events, &mut seats);
-            }
-            if live.duel.outcome.is_some() {
-                stats.finished += 1;
-                info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
-                // The duelists are free at once; their result follows when it is recorded.
-                let live = &mut *live;
-                for (i, seat) in live.seats.iter().enumerate() {
-                    duels.by_account.remove(&seat.account);
-                    live.credit[i] = seat.player;
-                    if let Some(p) = seat.player {
-                        if let Ok(mut status) = statuses.get_mut(p) {
-                            status.state = ArenaState::Idle;
-                        }
-                        commands.entity(p).remove::<DuelSeat>();
-                    }
-                }
-                // Its board is no longer sent: a new duel of the same players has its own.
-                commands.entity(entity).remove::<Replicate>();
-                live.phase = Phase::Recording {
-                    retry_at: Some(now),
-                    sent_at: None,
-                    tries: 0,
-                };
             }
         }
+        if !events.is_empty() {
+            refresh(&live, &mut board, events, &mut seats);
+        }
+        if live.duel.outcome.is_some() {
+            stats.finished += 1;
+            info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
+            // The duelists are free at once; their result follows when it is recorded.
+            let live = &mut *live;
+            for (i, seat) in live.seats.iter().enumerate() {
+                duels.by_account.remove(&seat.account);
+                live.credit[i] = seat.player;
+                if let Some(p) = seat.player {
+                    if let Ok(mut status) = statuses.get_mut(p) {
+                        status.state = ArenaState::Idle;
+                    }
+                    commands.entity(p).remove::<DuelSeat>();
+                }
+            }
+            live.phase = Phase::Recording {
+                retry_at: Some(now),
+                sent_at: None,
+                tries: 0,
+            };
+            // Its board goes from the duelists' screens; the record waits aside.
+            duels.by_match.remove(&live.match_id);
+            recording.0.insert(live.match_id.clone(), live.clone());
+            commands.entity(entity).despawn();
+        }
+    }
+    for live in recording.0.values_mut() {
         let Phase::Recording {
             retry_at,
             sent_at,
@@ -494,6 +503,7 @@ fn follow_duelists(
         seat.away_since = None;
         status.state = ArenaState::InDuel;
         commands.entity(a.player).insert(DuelSeat {
+            match_id: duel.match_id.clone(),
             side,
             hand: duel.duel.side(side).hand.clone(),
         });
@@ -510,20 +520,15 @@ fn follow_duelists(
 /// live players it was recorded for, and end the duel.
 #[allow(clippy::too_many_arguments)]
 fn finish_duels(
-    mut commands: Commands,
     mut recorded: MessageReader<MatchRecorded>,
-    mut duels: ResMut<Duels>,
-    mut live: Query<&mut LiveDuel>,
+    mut recording: ResMut<Recording>,
     mut players: Query<(&mut ArenaStatus, &mut Inventory)>,
     online: Res<Players>,
     mut stats: ResMut<DuelStats>,
     clock: Res<GameClock>,
 ) {
     for MatchRecorded { match_id, result } in recorded.read() {
-        let Some(&entity) = duels.by_match.get(match_id) else {
-            continue;
-        };
-        let Ok(mut duel) = live.get_mut(entity) else {
+        let Some(duel) = recording.0.get_mut(match_id) else {
             continue;
         };
         let Some(outcome) = duel.duel.outcome else {
@@ -597,14 +602,15 @@ fn finish_duels(
                 reward,
             });
         }
-        duels.by_match.remove(match_id);
-        commands.entity(entity).despawn();
+        recording.0.remove(match_id);
     }
 }
 
 pub(crate) fn plugin(app: &mut App) {
     intake::<DuelAction>(app);
-    app.init_resource::<Duels>().init_resource::<DuelStats>();
+    app.init_resource::<Duels>()
+        .init_resource::<Recording>()
+        .init_resource::<DuelStats>();
     app.add_systems(
         Update,
         (

@@ -81,10 +81,20 @@ fn track_changes(
     }
 }
 
-/// Take farms that have been still for `PAUSE_AFTER` out of the replication scan.
+/// Take farms that have been still for `PAUSE_AFTER` out of the replication scan. A duelist
+/// is never paused: their seat's removal at the duel's end must reach them, and replicon sends
+/// a removal only for an entity it is replicating.
 fn pause_idle(
     mut commands: Commands,
-    idle: Query<(Entity, &LastChange), (With<Player>, With<Replicating>, Without<Paused>)>,
+    idle: Query<
+        (Entity, &LastChange),
+        (
+            With<Player>,
+            With<Replicating>,
+            Without<Paused>,
+            Without<DuelSeat>,
+        ),
+    >,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);

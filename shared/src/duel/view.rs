@@ -85,6 +85,8 @@ impl DuelBoard {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "net", derive(bevy::prelude::Component))]
 pub struct DuelSeat {
+    /// The duel this seat is in (its board carries the same id).
+    pub match_id: String,
     pub side: Side,
     pub hand: Vec<CardId>,
 }

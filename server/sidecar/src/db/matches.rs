@@ -184,7 +184,11 @@ impl Db {
                 let entry = LedgerEntry {
                     key: report.reward_key(),
                     kind: EntryKind::DuelReward,
-                    detail: format!("{result:?} {}", report.match_id).to_lowercase(),
+                    detail: format!(
+                        "{} {}",
+                        format!("{result:?}").to_lowercase(),
+                        report.match_id
+                    ),
                     delta: Delta::coins(i64::from(report.rewards[i])),
                 };
                 ledger::apply_entries(
