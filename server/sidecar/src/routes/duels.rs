@@ -30,6 +30,7 @@ pub struct LeaderboardQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `me`: the page around your own rank instead of the top.
+    #[param(pattern = "^me$")]
     pub around: Option<String>,
 }
 
@@ -77,6 +78,7 @@ pub async fn leaderboard(
 #[into_params(parameter_in = Query)]
 pub struct MatchesQuery {
     /// `me` (default) or an account id.
+    #[param(pattern = "^(me|[0-9]{1,18})$")]
     pub player: Option<String>,
     /// Matches, newest first (1-100, default 20).
     #[param(minimum = 1, maximum = 100)]
