@@ -11,7 +11,7 @@
 //!   [`MatchFound`]. The queue is bounded ([`MAX_QUEUE`]).
 
 use super::clock::GameClock;
-use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::intents::{Answer, Incoming, RequestStats, intake, respond};
 use super::player::{Attached, Left, Player};
 use super::shutdown::ShardState;
 use super::{GameContent, Settings, TickSet, now};
@@ -25,7 +25,7 @@ use harvest_shared::duel::validate_deck;
 use harvest_shared::duel::view::{ArenaState, ArenaStatus};
 use harvest_shared::ids::{AccountId, CardId};
 use harvest_shared::inventory::Collection;
-use harvest_shared::protocol::{ActionNotice, PlayerInfo, RejectReason};
+use harvest_shared::protocol::{PlayerInfo, RejectReason};
 use harvest_shared::time::Tick;
 use harvest_shared::travel::{self, TravelAction, TravelError};
 use tracing::{debug, info};
@@ -103,18 +103,13 @@ impl Ctx<'_, '_> {
             None => Err(RejectReason::NotReady),
             Some(data) => rule(data, &self.content, at),
         };
-        if result.is_ok() {
-            self.stats.accepted += 1;
-        } else {
-            self.stats.rejected += 1;
-        }
-        self.answers.write(Answer {
-            link: req.link,
-            notice: ActionNotice {
-                request_id: req.request_id,
-                result,
-            },
-        });
+        respond(
+            &mut self.answers,
+            &mut self.stats,
+            req.link,
+            req.request_id,
+            result,
+        );
     }
 }
 

@@ -22,7 +22,7 @@
 
 use super::arena::MatchFound;
 use super::clock::GameClock;
-use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::intents::{Answer, Incoming, RequestStats, intake, respond};
 use super::persistence::{Backend, Job, MatchRecorded};
 use super::player::{Attached, Left, Player};
 use super::players::Players;
@@ -40,7 +40,7 @@ use harvest_shared::duel::{Duel, DuelAction, DuelError, DuelEvent, LogEntry, Sid
 use harvest_shared::ids::{AccountId, CardId};
 use harvest_shared::inventory::{self, Inventory};
 use harvest_shared::ledger::Delta;
-use harvest_shared::protocol::{ActionNotice, RejectReason};
+use harvest_shared::protocol::RejectReason;
 use harvest_shared::time::Tick;
 use lightyear::prelude::*;
 use std::collections::HashMap;
@@ -335,18 +335,16 @@ fn duel_requests(
         })();
         if result.is_ok() {
             stats.moves += 1;
-            requests.accepted += 1;
         } else {
             stats.moves_refused += 1;
-            requests.rejected += 1;
         }
-        answers.write(Answer {
-            link: req.link,
-            notice: ActionNotice {
-                request_id: req.request_id,
-                result,
-            },
-        });
+        respond(
+            &mut answers,
+            &mut requests,
+            req.link,
+            req.request_id,
+            result,
+        );
     }
 }
 

@@ -13,7 +13,7 @@
 //! bound during an outage.
 
 use super::clock::GameClock;
-use super::intents::{Answer, Incoming, RequestStats, intake};
+use super::intents::{Answer, Incoming, RequestStats, intake, respond};
 use super::persistence::{RepliesSet, SaveQueue, SaveRefused};
 use super::player::Player;
 use super::shutdown::ShardState;
@@ -144,18 +144,13 @@ impl Ctx<'_, '_> {
                 Err(e) => Err(e.into()),
             },
         };
-        if result.is_ok() {
-            self.stats.accepted += 1;
-        } else {
-            self.stats.rejected += 1;
-        }
-        self.answers.write(Answer {
-            link: req.link,
-            notice: ActionNotice {
-                request_id: req.request_id,
-                result,
-            },
-        });
+        respond(
+            &mut self.answers,
+            &mut self.stats,
+            req.link,
+            req.request_id,
+            result,
+        );
     }
 }
 

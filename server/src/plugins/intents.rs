@@ -177,6 +177,25 @@ fn receive<A: Action>(
     }
 }
 
+/// Answer request `request_id` from `link` with `result`, counting it as accepted or rejected.
+pub fn respond(
+    answers: &mut MessageWriter<Answer>,
+    stats: &mut RequestStats,
+    link: Entity,
+    request_id: u32,
+    result: Result<(), RejectReason>,
+) {
+    if result.is_ok() {
+        stats.accepted += 1;
+    } else {
+        stats.rejected += 1;
+    }
+    answers.write(Answer {
+        link,
+        notice: ActionNotice { request_id, result },
+    });
+}
+
 /// Send each answer to its link.
 fn send_answers(
     mut answers: MessageReader<Answer>,
