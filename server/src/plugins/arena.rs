@@ -233,9 +233,11 @@ fn matchmake(
     content: Res<GameContent>,
     clock: Res<GameClock>,
     state: Res<State<ShardState>>,
+    health: Res<super::persistence::SidecarHealth>,
 ) {
-    // No duel starts on a shard that is shutting down.
-    if queue.0.len() < 2 || *state.get() != ShardState::Running {
+    // No duel starts on a shard that is shutting down, nor while the sidecar is away (its
+    // record could not be kept): the queue waits.
+    if queue.0.len() < 2 || *state.get() != ShardState::Running || !health.is_up() {
         return;
     }
     let waiting: Vec<Waiting> = queue

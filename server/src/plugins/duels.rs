@@ -67,20 +67,7 @@ pub struct Seat {
     pub deck: Vec<CardId>,
 }
 
-/// Where a duel is in its life.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
-    Playing,
-    /// Over: the duelists are free again, and the record is on its way to the sidecar. It is
-    /// sent at `retry_at`; `sent_at` says when it last went.
-    Recording {
-        retry_at: Option<Tick>,
-        sent_at: Option<Tick>,
-        tries: u32,
-    },
-}
-
-/// A duel's whole state, on the shard only.
+/// A duel in play: its whole state, on the shard only (the entity exists while it is played).
 #[derive(Component, Debug, Clone)]
 pub struct LiveDuel {
     pub match_id: String,
@@ -90,11 +77,21 @@ pub struct LiveDuel {
     pub seats: [Seat; 2],
     pub started: Tick,
     pub log: Vec<LogEntry>,
-    pub phase: Phase,
+}
+
+/// A finished duel whose record is on its way to the sidecar.
+#[derive(Debug)]
+pub struct PendingRecord {
+    pub duel: LiveDuel,
     /// The player entities the result (and the reward the record pays) is for: the duelists'
     /// entities when the duel ended. A player loaded again later read the reward with their
     /// holdings, so only these entities are credited.
     pub credit: [Option<Entity>; 2],
+    /// Send (again) at this tick; `None` while a request is out.
+    pub retry_at: Option<Tick>,
+    /// When the last request went.
+    pub sent_at: Option<Tick>,
+    pub tries: u32,
 }
 
 impl LiveDuel {
@@ -144,17 +141,16 @@ impl LiveDuel {
     }
 }
 
-/// Live duels by account and by match id.
+/// The duel each duelist is playing.
 #[derive(Resource, Debug, Default)]
 pub struct Duels {
     pub by_account: HashMap<AccountId, Entity>,
-    pub by_match: HashMap<String, Entity>,
 }
 
 /// Finished duels whose record is on its way to the sidecar, by match id. (Their entities are
 /// gone: a finished duel's board is no longer sent to anyone.)
 #[derive(Resource, Debug, Default)]
-pub struct Recording(pub HashMap<String, LiveDuel>);
+pub struct Recording(pub HashMap<String, PendingRecord>);
 
 /// Duel counters since start.
 #[derive(Resource, Debug, Default, Clone, Copy)]
@@ -222,8 +218,6 @@ fn start_duels(
             seats,
             started: clock.now,
             log: Vec::new(),
-            phase: Phase::Playing,
-            credit: [None, None],
             duel,
         };
         let board = DuelBoard::of(&live.duel, &match_id, accounts);
@@ -248,7 +242,6 @@ fn start_duels(
             }
             duels.by_account.insert(accounts[i], entity);
         }
-        duels.by_match.insert(match_id.clone(), entity);
         stats.started += 1;
         info!(%match_id, a = %accounts[0], b = %accounts[1], "duel started");
     }
@@ -312,9 +305,6 @@ fn duel_requests(
             let (mut live, mut board) =
                 live.get_mut(entity).map_err(|_| RejectReason::NotInDuel)?;
             let side = live.side_of(account).ok_or(RejectReason::NotInDuel)?;
-            if live.phase != Phase::Playing {
-                return Err(DuelError::Over.into());
-            }
             // Room for the turn ends, timeouts and a concession still to come: a record stays
             // storable whatever the content (never reached with the shipped numbers).
             let reserve = 2 * usize::from(live.duel.rules.max_turns) + 4;
@@ -395,10 +385,10 @@ fn run_duels(
             stats.finished += 1;
             info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
             // The duelists are free at once; their result follows when it is recorded.
-            let live = &mut *live;
+            let mut credit = [None, None];
             for (i, seat) in live.seats.iter().enumerate() {
                 duels.by_account.remove(&seat.account);
-                live.credit[i] = seat.player;
+                credit[i] = seat.player;
                 if let Some(p) = seat.player {
                     if let Ok(mut status) = statuses.get_mut(p) {
                         status.state = ArenaState::Idle;
@@ -406,37 +396,32 @@ fn run_duels(
                     commands.entity(p).remove::<DuelSeat>();
                 }
             }
-            live.phase = Phase::Recording {
-                retry_at: Some(now),
-                sent_at: None,
-                tries: 0,
-            };
             // Its board goes from the duelists' screens; the record waits aside.
-            duels.by_match.remove(&live.match_id);
-            recording.0.insert(live.match_id.clone(), live.clone());
+            recording.0.insert(
+                live.match_id.clone(),
+                PendingRecord {
+                    duel: live.clone(),
+                    credit,
+                    retry_at: Some(now),
+                    sent_at: None,
+                    tries: 0,
+                },
+            );
             commands.entity(entity).despawn();
         }
     }
-    for live in recording.0.values_mut() {
-        let Phase::Recording {
-            retry_at,
-            sent_at,
-            tries,
-        } = live.phase
-        else {
-            continue;
-        };
+    for pending in recording.0.values_mut() {
         // A reply that never came (lost, or its task died): send again.
-        let lost = retry_at.is_none()
-            && sent_at.is_some_and(|t| t.saturating_add(RECORD_TIMEOUT_TICKS) <= now);
-        if (retry_at.is_some_and(|at| at <= now) || lost)
-            && let Some(report) = live.report(&settings.0.shard_id)
+        let lost = pending.retry_at.is_none()
+            && pending
+                .sent_at
+                .is_some_and(|t| t.saturating_add(RECORD_TIMEOUT_TICKS) <= now);
+        if (pending.retry_at.is_some_and(|at| at <= now) || lost)
+            && let Some(report) = pending.duel.report(&settings.0.shard_id)
         {
-            live.phase = Phase::Recording {
-                retry_at: None,
-                sent_at: Some(now),
-                tries: tries + 1,
-            };
+            pending.retry_at = None;
+            pending.sent_at = Some(now);
+            pending.tries += 1;
             backend.submit(Job::RecordMatch(Box::new(report)));
         }
     }
@@ -526,26 +511,19 @@ fn finish_duels(
     clock: Res<GameClock>,
 ) {
     for MatchRecorded { match_id, result } in recorded.read() {
-        let Some(duel) = recording.0.get_mut(match_id) else {
+        let Some(pending) = recording.0.get_mut(match_id) else {
             continue;
         };
-        let Some(outcome) = duel.duel.outcome else {
+        let Some(outcome) = pending.duel.duel.outcome else {
             continue;
         };
-        let tries = match duel.phase {
-            Phase::Recording { tries, .. } => tries,
-            Phase::Playing => continue,
-        };
+        let tries = pending.tries;
         let settled = match result {
             Ok(s) => Some(s.clone()),
             Err(SidecarError::Unavailable(e)) if tries < MAX_RECORD_TRIES => {
                 stats.record_failures += 1;
                 warn!(%match_id, error = %e, tries, "recording the match failed; retrying");
-                duel.phase = Phase::Recording {
-                    retry_at: Some(clock.now.saturating_add(RECORD_RETRY_TICKS)),
-                    sent_at: None,
-                    tries,
-                };
+                pending.retry_at = Some(clock.now.saturating_add(RECORD_RETRY_TICKS));
                 continue;
             }
             Err(e) => {
@@ -559,9 +537,10 @@ fn finish_duels(
         if settled.is_some() {
             stats.recorded += 1;
         }
+        let (duel, credit) = (&pending.duel, pending.credit);
         for (i, side) in [Side::A, Side::B].into_iter().enumerate() {
             let seat = &duel.seats[i];
-            let Some(player) = duel.credit[i] else {
+            let Some(player) = credit[i] else {
                 continue;
             };
             // Only the entity the record was made for: a player loaded again since read the

@@ -48,7 +48,7 @@ fn frame_end(
     mut s: ResMut<TickStats>,
     players: Res<Players>,
     reloads: Option<Res<ContentReloads>>,
-    duels: Option<Res<super::duels::Duels>>,
+    live_duels: Query<(), With<super::duels::LiveDuel>>,
     duel_stats: Option<Res<super::duels::DuelStats>>,
 ) {
     let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
@@ -88,7 +88,7 @@ fn frame_end(
         players = summary.players,
         reloads = summary.reloads,
         reload_tick_max_ms = summary.reload_tick_max_ms,
-        duels_live = duels.map_or(0, |d| d.by_match.len()),
+        duels_live = live_duels.iter().count(),
         duels_finished = duel_stats.as_ref().map_or(0, |d| d.finished),
         duels_recorded = duel_stats.as_ref().map_or(0, |d| d.recorded),
         duel_moves = duel_stats.as_ref().map_or(0, |d| d.moves),
