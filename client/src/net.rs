@@ -9,10 +9,12 @@ use base64::Engine as _;
 use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 use harvest_shared::action::{Action, Request};
+use harvest_shared::api::PlayResponse;
 use harvest_shared::farming::Farm;
 use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{
-    ActionChannel, ActionNotice, ClientHello, ContentNotice, KickNotice, PlayerInfo, ProtocolPlugin,
+    ActionChannel, ActionNotice, ClientHello, ContentNotice, KickNotice, KickReason, PlayerInfo,
+    ProtocolPlugin,
 };
 use lightyear::connection::ConnectionSystems;
 use lightyear::link::LinkSystems;
@@ -48,6 +50,17 @@ pub struct NetStats {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub rtt: Duration,
+}
+
+impl NetStats {
+    /// The traffic of both, and the later one's RTT.
+    fn then(self, later: NetStats) -> NetStats {
+        NetStats {
+            bytes_in: self.bytes_in + later.bytes_in,
+            bytes_out: self.bytes_out + later.bytes_out,
+            rtt: later.rtt,
+        }
+    }
 }
 
 /// Client plugins, the protocol and our bookkeeping systems. Call before `finish()`.
@@ -210,6 +223,8 @@ pub struct NetClient {
     pub app: App,
     pub client: Entity,
     next_request: u32,
+    /// Traffic of the connections before a handoff.
+    carried: NetStats,
 }
 
 impl NetClient {
@@ -226,7 +241,32 @@ impl NetClient {
             app,
             client,
             next_request: 1,
+            carried: NetStats::default(),
         })
+    }
+
+    /// Connect anew with `token_b64` (a handoff ticket, or a new `/v1/play` answer), dropping
+    /// the old connection and everything it replicated. Traffic counters carry on.
+    pub fn reconnect(&mut self, token_b64: &str) -> Result<(), NetError> {
+        let next = NetClient::connect(token_b64)?;
+        self.carried = self.stats();
+        self.app = next.app;
+        self.client = next.client;
+        Ok(())
+    }
+
+    /// The shard handed this player off (`KickReason::Handoff`): connect to the new shard
+    /// with the ticket. Returns the ticket followed, or `None` when there was no handoff.
+    pub fn follow_handoff(&mut self) -> Result<Option<PlayResponse>, NetError> {
+        let Some(KickNotice {
+            reason: KickReason::Handoff(ticket),
+        }) = self.kicked()
+        else {
+            return Ok(None);
+        };
+        info!(to = %ticket.shard_id, zone = %ticket.zone, "handed off: connecting to the new shard");
+        self.reconnect(&ticket.connect_token)?;
+        Ok(Some(*ticket))
     }
 
     pub fn update(&mut self) {
@@ -298,7 +338,7 @@ impl NetClient {
     }
 
     pub fn stats(&self) -> NetStats {
-        *self.app.world().resource::<NetStats>()
+        self.carried.then(*self.app.world().resource::<NetStats>())
     }
 
     pub fn disconnect(&mut self) {

@@ -7,10 +7,10 @@
 //! fix.
 
 use harvest_shared::api::{
-    Lease, LeaseRequest, MatchRecord, MatchReport, MatchSettled, PlayerSave, SaveBatch,
-    SaveBatchResponse, SaveResult, ShardRegistered, ShardRegistration,
+    HandoffRequest, Lease, LeaseRequest, MatchRecord, MatchReport, MatchSettled, PlayResponse,
+    PlayerSave, SaveBatch, SaveBatchResponse, SaveResult, ShardRegistered, ShardRegistration,
 };
-use harvest_shared::ids::AccountId;
+use harvest_shared::ids::{AccountId, ZoneId};
 use std::path::Path;
 use std::time::Duration;
 
@@ -123,6 +123,22 @@ impl SidecarClient {
         let url = format!("{}/internal/v1/players/{}/lease", self.base, account.0);
         let body = LeaseRequest {
             shard_id: shard_id.to_owned(),
+        };
+        self.send(self.http.post(url).json(&body), None).await
+    }
+
+    /// A connect token to the shard hosting `zone`, for `account`, whose journey there this
+    /// shard has just saved and released (a handoff).
+    pub async fn handoff(
+        &self,
+        account: AccountId,
+        shard_id: &str,
+        zone: &ZoneId,
+    ) -> Result<PlayResponse, SidecarError> {
+        let url = format!("{}/internal/v1/players/{}/handoff", self.base, account.0);
+        let body = HandoffRequest {
+            shard_id: shard_id.to_owned(),
+            zone: zone.clone(),
         };
         self.send(self.http.post(url).json(&body), None).await
     }

@@ -75,7 +75,7 @@ pub struct RefreshRequest {
 
 // ---- public: play ----
 
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PlayResponse {
     /// Base64 (standard alphabet) of lightyear's 2048-byte netcode `ConnectToken`.
     pub connect_token: String,
@@ -84,6 +84,9 @@ pub struct PlayResponse {
     pub zone: ZoneId,
     /// Content hash the shard runs; the client warns when its own differs.
     pub content_version: String,
+    /// The shard's name in the directory (for display and support).
+    #[serde(default)]
+    pub shard_id: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -151,18 +154,95 @@ pub struct ShardRegistration {
     pub shard_id: String,
     /// Public UDP address clients connect to.
     pub address: String,
+    /// The zones this shard is configured to host. It hosts those the answer grants: a zone is
+    /// hosted by one shard at a time, under a lease.
     pub zones: Vec<ZoneId>,
     pub content_version: String,
+    /// Players online on this shard now.
+    #[serde(default)]
+    pub players: u32,
+    /// Most players this shard takes (`--max-clients`).
+    #[serde(default)]
+    pub capacity: u32,
+    /// Random per process start: a heartbeat of the incarnation that left the directory is
+    /// refused (409), while a restarted shard of the same id registers afresh.
+    #[serde(default)]
+    pub incarnation: i64,
+}
+
+/// A zone this shard hosts, under a lease whose epoch grows each time the zone changes hands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ZoneGrant {
+    pub zone: ZoneId,
+    pub epoch: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ShardRegistered {
-    /// Seconds after which the registration lapses unless renewed.
+    /// Seconds after which the registration, and the zone leases with it, lapse unless renewed.
     pub ttl_secs: u64,
     /// Accounts leased to this shard whose owner logged out since the last heartbeat: the
     /// shard ends their game session (saves, then disconnects them).
     #[serde(default)]
     pub end_sessions: Vec<AccountId>,
+    /// The zones this shard hosts now (of those it offered; another live shard may hold the
+    /// rest). Players in a zone not listed are handed off to its holder.
+    #[serde(default)]
+    pub hosted: Vec<ZoneGrant>,
+    /// An operator asked this shard to drain (`POST /v1/admin/shards/{id}/drain`).
+    #[serde(default)]
+    pub drain: bool,
+}
+
+/// `POST /internal/v1/players/{account_id}/handoff`: the shard that just saved and released
+/// the player asks for a connect token to the shard hosting `zone`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HandoffRequest {
+    /// The shard asking (the one the player is leaving).
+    pub shard_id: String,
+    /// Where the player goes: it must be the zone of their stored state.
+    pub zone: ZoneId,
+}
+
+/// One shard in the operators' view of the directory (`GET /v1/shards`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShardView {
+    pub shard_id: String,
+    pub address: String,
+    /// `running`, or `draining` once it stops taking players.
+    pub state: String,
+    pub players: i64,
+    pub capacity: i64,
+    pub content_version: String,
+    /// Seconds since its last heartbeat.
+    pub last_seen_secs_ago: i64,
+    /// Seconds since it registered.
+    pub up_secs: i64,
+    /// The zones it is configured to host.
+    pub offers: Vec<ZoneId>,
+    /// The zones it hosts now.
+    pub hosts: Vec<ZoneGrant>,
+    /// An operator asked it to drain and it has not left yet.
+    pub drain_requested: bool,
+}
+
+/// One zone of the content and who hosts it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ZoneView {
+    pub zone: ZoneId,
+    /// The shard hosting it; `None`: no live shard does (players there get 503 from
+    /// `/v1/play` until one does).
+    pub shard_id: Option<String>,
+    /// Epoch of its lease (0: never hosted).
+    pub epoch: i64,
+}
+
+/// `GET /v1/shards`: the directory, for operators.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ShardsView {
+    pub shards: Vec<ShardView>,
+    /// Every zone of the content, hosted or not.
+    pub zones: Vec<ZoneView>,
 }
 
 // ---- internal: ownership leases and compare-and-swap saves ----
@@ -547,7 +627,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0005;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0006;
 
 #[cfg(test)]
 mod tests {

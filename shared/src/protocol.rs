@@ -73,6 +73,10 @@ pub enum RejectReason {
     /// The player's state is still loading, or the shard is draining.
     #[error("not ready: your farm is loading or the shard is shutting down")]
     NotReady,
+    /// The player is on their way to another shard (a handoff): this shard takes no more of
+    /// their requests.
+    #[error("you are on your way to another zone")]
+    Departing,
     /// Too many requests in a short time: this one and others were dropped.
     #[error("too many requests")]
     RateLimited,
@@ -116,6 +120,13 @@ pub enum KickReason {
     /// The client runs other game content than the shard (its `ClientHello` named another
     /// content version): update the game data and connect again.
     StaleContent,
+    /// A handoff: the player travelled to a zone another shard hosts, or this shard is handing
+    /// its players on (draining, or its zone moved). The state was saved and released first;
+    /// connect to the shard in the ticket (it is what `/v1/play` would answer) to go on.
+    Handoff(Box<crate::api::PlayResponse>),
+    /// The zone the player is going to has no live shard right now. The state was saved;
+    /// log in again shortly (`/v1/play` answers 503 with Retry-After until a shard hosts it).
+    ZoneUnavailable,
 }
 
 /// Sent by a client right after it connects: the content it runs (`Content::version`).

@@ -52,9 +52,15 @@ struct Live {
 }
 
 struct NewBot {
+    index: usize,
     name: String,
     token: String,
     login_started: Instant,
+}
+
+/// A bot whose connection was lost without a ticket asks to log in again.
+struct Relogin {
+    index: usize,
 }
 
 /// Run the swarm to completion and build the report. `progress` is called about every 5 s.
@@ -69,25 +75,28 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     // Bot threads: each owns the apps of the bots sent to it.
     let mut senders = Vec::new();
     let mut handles = Vec::new();
+    let (relogin_tx, relogins) = crossbeam_channel::unbounded::<Relogin>();
     for t in 0..threads {
         let (tx, rx) = crossbeam_channel::unbounded::<NewBot>();
         senders.push(tx);
-        let (live, stop, collector, scenario, hz, content) = (
+        let (live, stop, collector, scenario, hz, content, relogin) = (
             live.clone(),
             stop.clone(),
             collector.clone(),
             cfg.scenario,
             cfg.hz.max(1),
             cfg.content.clone(),
+            relogin_tx.clone(),
         );
         handles.push(
             std::thread::Builder::new()
                 .name(format!("bots-{t}"))
                 .spawn(move || {
-                    bot_thread(rx, live, stop, collector, scenario, hz, content);
+                    bot_thread(rx, relogin, live, stop, collector, scenario, hz, content);
                 })?,
         );
     }
+    drop(relogin_tx);
 
     // Logins on a small runtime, bounded so the sidecar sees a realistic but finite storm.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -96,7 +105,7 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
         .build()?;
     let api = SidecarApi::new(&cfg.sidecar_url, cfg.ca_cert.as_deref())?;
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.login_concurrency.max(1)));
-    for i in 0..cfg.bots {
+    let login = |i: usize| {
         let (api, sem, tx, live, collector) = (
             api.clone(),
             sem.clone(),
@@ -130,6 +139,7 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
                 Ok((play, login_started)) => {
                     live.logged_in.fetch_add(1, Relaxed);
                     let _ = tx.send(NewBot {
+                        index: i,
                         name,
                         token: play.connect_token,
                         login_started,
@@ -141,12 +151,17 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
                     .error(format!("login: {e:#}")),
             }
         });
+    };
+    for i in 0..cfg.bots {
+        login(i);
     }
-    drop(senders);
-
     let mut last = Instant::now();
     while started.elapsed() < cfg.duration {
         std::thread::sleep(Duration::from_millis(200));
+        for Relogin { index } in relogins.try_iter() {
+            live.logged_in.fetch_sub(1, Relaxed);
+            login(index);
+        }
         if last.elapsed() >= Duration::from_secs(5) {
             last = Instant::now();
             progress(&format!(
@@ -162,6 +177,7 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     }
     let connected_at_end = live.connected.load(Relaxed);
     stop.store(true, Relaxed);
+    drop(senders);
     for h in handles {
         let _ = h.join();
     }
@@ -172,7 +188,8 @@ pub fn run(cfg: &SwarmConfig, mut progress: impl FnMut(&str)) -> anyhow::Result<
     Ok(Report::build(cfg, &c, connected_at_end, wall, cpu))
 }
 
-/// Retry while the sidecar answers 429 or 503 (login storms), with backoff.
+/// Retry while the sidecar answers 429 or 503 (login storms; a zone between two shards, or
+/// whose shard is restarting), with backoff: about 40 s in all.
 async fn retry_limited<T, F, Fut>(mut call: F) -> Result<T, crate::http::HttpError>
 where
     F: FnMut() -> Fut,
@@ -182,7 +199,9 @@ where
     let mut tries = 0;
     loop {
         match call().await {
-            Err(e) if matches!(e.code(), Some("rate_limited" | "busy")) && tries < 8 => {
+            Err(e)
+                if matches!(e.code(), Some("rate_limited" | "busy" | "no_shard")) && tries < 8 =>
+            {
                 tries += 1;
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(8));
@@ -193,6 +212,7 @@ where
 }
 
 struct Bot {
+    index: usize,
     name: String,
     client: NetClient,
     login_started: Instant,
@@ -200,10 +220,13 @@ struct Bot {
     first_state: bool,
     brain: scenario::Brain,
     counted_connected: bool,
+    /// Waiting for a new login (its connection was lost without a ticket).
+    relogging: bool,
 }
 
 fn bot_thread(
     rx: crossbeam_channel::Receiver<NewBot>,
+    relogin: crossbeam_channel::Sender<Relogin>,
     live: Arc<Live>,
     stop: Arc<AtomicBool>,
     collector: Arc<std::sync::Mutex<Collector>>,
@@ -217,15 +240,29 @@ fn bot_thread(
     let mut local = Collector::default();
     while !stop.load(Relaxed) {
         while let Ok(nb) = rx.try_recv() {
+            // A bot logging in again keeps its brain and counters.
+            if let Some(bot) = bots.iter_mut().find(|b| b.index == nb.index) {
+                match bot.client.reconnect(&nb.token) {
+                    Ok(()) => {
+                        bot.relogging = false;
+                        bot.brain.reconnected();
+                        local.reconnects += 1;
+                    }
+                    Err(e) => local.error(format!("{}: connect: {e}", nb.name)),
+                }
+                continue;
+            }
             match NetClient::connect(&nb.token) {
                 Ok(client) => bots.push(Bot {
+                    index: nb.index,
                     name: nb.name,
                     client,
                     login_started: nb.login_started,
                     connected_at: None,
                     first_state: false,
-                    brain: scenario::Brain::new(scenario, content.clone()),
+                    brain: scenario::Brain::new(scenario.role(nb.index), content.clone()),
                     counted_connected: false,
+                    relogging: false,
                 }),
                 Err(e) => local.error(format!("{}: connect: {e}", nb.name)),
             }
@@ -236,17 +273,45 @@ fn bot_thread(
             if connected && !bot.counted_connected {
                 bot.counted_connected = true;
                 bot.client.hello(&content.version);
-                bot.connected_at = Some(Instant::now());
                 live.connected.fetch_add(1, Relaxed);
-                local.ever_connected += 1;
+                if bot.connected_at.is_none() {
+                    bot.connected_at = Some(Instant::now());
+                    local.ever_connected += 1;
+                }
             } else if !connected && bot.counted_connected {
                 bot.counted_connected = false;
                 live.connected.fetch_sub(1, Relaxed);
-                local.error(format!(
-                    "{}: disconnected ({:?})",
-                    bot.name,
-                    bot.client.kicked().map(|k| k.reason)
-                ));
+                match bot.client.follow_handoff() {
+                    Ok(Some(_)) => {
+                        local.handoffs += 1;
+                        bot.brain.handed_off = true;
+                        bot.brain.reconnected();
+                    }
+                    Ok(None) => {
+                        local.error(format!(
+                            "{}: disconnected ({:?})",
+                            bot.name,
+                            bot.client.kicked().map(|k| k.reason)
+                        ));
+                        bot.relogging = true;
+                        let _ = relogin.send(Relogin { index: bot.index });
+                    }
+                    Err(e) => {
+                        local.error(format!("{}: handoff: {e}", bot.name));
+                        bot.relogging = true;
+                        let _ = relogin.send(Relogin { index: bot.index });
+                    }
+                }
+            } else if !connected
+                && !bot.relogging
+                && bot.client.is_disconnected()
+                && bot.connected_at.is_some()
+            {
+                // The connection attempt after a handoff or login failed (say, the shard died
+                // meanwhile): log in again.
+                local.error(format!("{}: could not connect", bot.name));
+                bot.relogging = true;
+                let _ = relogin.send(Relogin { index: bot.index });
             }
             if !bot.first_state
                 && let Some(_state) = bot.client.farm()
@@ -303,6 +368,8 @@ fn bot_thread(
             local.bytes_out += stats.bytes_out;
             local.rtt_ms.push(stats.rtt.as_secs_f64() * 1e3);
         }
+        local.handoffs_ms.extend(&bot.brain.handoffs_ms);
+        local.room_changes_ms.extend(&bot.brain.room_changes_ms);
         for (k, n) in &bot.brain.duel_results {
             *local.duel_results.entry(k.clone()).or_default() += n;
         }

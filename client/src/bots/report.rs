@@ -27,6 +27,12 @@ pub(crate) struct Collector {
     /// Duels recorded, per result as each bot saw it.
     pub duel_results: BTreeMap<String, u64>,
     pub duels: Vec<DuelLine>,
+    /// Handoffs followed (tickets to another shard).
+    pub handoffs: u64,
+    pub handoffs_ms: Vec<f64>,
+    pub room_changes_ms: Vec<f64>,
+    /// New logins after a connection was lost (not a handoff).
+    pub reconnects: u64,
 }
 
 /// One recorded duel as one of its bots saw it.
@@ -63,6 +69,10 @@ impl Collector {
             *self.duel_results.entry(k).or_default() += n;
         }
         self.duels.extend(o.duels);
+        self.handoffs += o.handoffs;
+        self.handoffs_ms.extend(o.handoffs_ms);
+        self.room_changes_ms.extend(o.room_changes_ms);
+        self.reconnects += o.reconnects;
         for (bot, kinds) in o.acknowledged {
             let mine = self.acknowledged.entry(bot).or_default();
             for (k, n) in kinds {
@@ -145,6 +155,19 @@ pub struct Report {
     pub duel_results: BTreeMap<String, u64>,
     /// Every recorded duel a bot took part in, with its rating change.
     pub duels: Vec<DuelLine>,
+    /// Handoffs followed: the shard saved and released the player and gave the bot a ticket
+    /// to the shard hosting its new zone.
+    pub handoffs: u64,
+    /// Journeys through a handoff, from the travel request to the player's state arriving
+    /// from the new shard (P8: p99 ≤ 250 ms).
+    pub handoff_ms_p50: f64,
+    pub handoff_ms_p99: f64,
+    /// Journeys within one shard (a room change), same measure.
+    pub room_changes: u64,
+    pub room_change_ms_p50: f64,
+    pub room_change_ms_p99: f64,
+    /// Logins again after a connection was lost without a ticket (a shard died or drained).
+    pub reconnects: u64,
     pub machine: Machine,
 }
 
@@ -159,6 +182,9 @@ impl Report {
         let (mut rtt, mut l2s) = (c.rtt_ms.clone(), c.login_to_first_state_ms.clone());
         let (rtt50, rtt99) = harvest_shared::procstat::p50_p99(&mut rtt);
         let (l50, l99) = harvest_shared::procstat::p50_p99(&mut l2s);
+        let (mut hand, mut room) = (c.handoffs_ms.clone(), c.room_changes_ms.clone());
+        let (h50, h99) = harvest_shared::procstat::p50_p99(&mut hand);
+        let (r50, r99) = harvest_shared::procstat::p50_p99(&mut room);
         let per = |b: u64| {
             if c.client_seconds > 0.0 {
                 b as f64 / c.client_seconds
@@ -208,6 +234,13 @@ impl Report {
             duel_actions_rejected: c.duel_actions_rejected,
             duel_results: c.duel_results.clone(),
             duels: c.duels.clone(),
+            handoffs: c.handoffs,
+            handoff_ms_p50: h50,
+            handoff_ms_p99: h99,
+            room_changes: c.room_changes_ms.len() as u64,
+            room_change_ms_p50: r50,
+            room_change_ms_p99: r99,
+            reconnects: c.reconnects,
             machine: Machine::this(),
         }
     }

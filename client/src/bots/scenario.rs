@@ -34,8 +34,27 @@ pub enum Scenario {
     /// too few), travel to the arena, queue, and play sensible legal moves until the duel
     /// ends; then queue again. Pairs of bots duel each other.
     Duel,
+    /// Farm, and every few seconds travel to the next zone (every zone but the arena, in
+    /// turn): when zones are on several shards each journey is a handoff, whose latency the
+    /// report gives (`handoff_ms_p50`, `handoff_ms_p99`).
+    Travel,
+    /// A third of the bots each: `farming`, `travel` and `duel`.
+    Mixed,
     /// Connect and stay idle (measures the idle bandwidth floor).
     Idle,
+}
+
+/// How often a `travel` bot sets off.
+const TRAVEL_EVERY: Duration = Duration::from_secs(4);
+
+impl Scenario {
+    /// What bot number `index` plays (`mixed` deals the roles out in turn).
+    pub fn role(self, index: usize) -> Scenario {
+        match self {
+            Scenario::Mixed => [Scenario::Farming, Scenario::Travel, Scenario::Duel][index % 3],
+            other => other,
+        }
+    }
 }
 
 /// Keep this many of each produce for crafting; sell the rest.
@@ -73,7 +92,12 @@ impl Scenario {
                 keep_produce: KEEP_PRODUCE,
                 trade_seeds: false,
             },
-            Scenario::Farming | Scenario::Idle => Policy {
+            Scenario::Travel => Policy {
+                interval: Duration::from_millis(500),
+                keep_produce: KEEP_PRODUCE,
+                trade_seeds: false,
+            },
+            Scenario::Farming | Scenario::Idle | Scenario::Mixed => Policy {
                 interval: Duration::from_millis(1500),
                 keep_produce: KEEP_PRODUCE,
                 trade_seeds: false,
@@ -127,6 +151,17 @@ pub(crate) struct Brain {
     pub duel_results: BTreeMap<String, u64>,
     /// Match ids of the duels finished, with the rating change.
     pub matches: Vec<(String, f64, f64)>,
+    /// The next journey (travel bots).
+    next_travel: Instant,
+    /// A journey under way: where to, and when it was asked for.
+    pub journey: Option<(harvest_shared::ids::ZoneId, Instant)>,
+    /// The journey under way went through a handoff (the bot followed a ticket).
+    pub handed_off: bool,
+    /// Journeys completed through a handoff: from the request to the player's state arriving
+    /// from the new shard, in milliseconds.
+    pub handoffs_ms: Vec<f64>,
+    /// Journeys completed within one shard (a room change), in milliseconds.
+    pub room_changes_ms: Vec<f64>,
 }
 
 impl Brain {
@@ -142,7 +177,64 @@ impl Brain {
             last_match: None,
             duel_results: BTreeMap::new(),
             matches: Vec::new(),
+            next_travel: Instant::now() + TRAVEL_EVERY + jitter,
+            journey: None,
+            handed_off: false,
+            handoffs_ms: Vec::new(),
+            room_changes_ms: Vec::new(),
         }
+    }
+
+    /// The client reconnected (a handoff or a new login): requests sent to the old shard
+    /// will not be answered.
+    pub fn reconnected(&mut self) {
+        self.pending.clear();
+        self.seen = None;
+    }
+
+    /// A travel bot's journey: when due, the next zone (every zone but the arena, in turn).
+    fn travel(&mut self, client: &mut NetClient, info: &PlayerInfo) -> bool {
+        if let Some((to, since)) = &self.journey {
+            if &info.zone == to {
+                let ms = since.elapsed().as_secs_f64() * 1e3;
+                if std::mem::take(&mut self.handed_off) {
+                    self.handoffs_ms.push(ms);
+                } else {
+                    self.room_changes_ms.push(ms);
+                }
+                self.journey = None;
+            } else if since.elapsed() < Duration::from_secs(30) {
+                return true; // on the way: nothing else to do
+            } else {
+                self.journey = None; // lost (refused, or the shard died): try again later
+                self.handed_off = false;
+            }
+        }
+        if Instant::now() < self.next_travel {
+            return false;
+        }
+        self.next_travel = Instant::now() + TRAVEL_EVERY;
+        let mut zones: Vec<_> = self
+            .content
+            .zones
+            .values()
+            .filter(|z| !z.arena)
+            .map(|z| z.id.clone())
+            .collect();
+        zones.sort();
+        let Some(i) = zones.iter().position(|z| z == &info.zone) else {
+            return false;
+        };
+        let to = zones[(i + 1) % zones.len()].clone();
+        if to == info.zone {
+            return false;
+        }
+        let id = client.send(harvest_shared::travel::TravelAction { to: to.clone() });
+        if id != 0 {
+            self.pending.insert(id, "travel");
+            self.journey = Some((to, Instant::now()));
+        }
+        true
     }
 
     /// A request was refused: plan again from the board as it is.
@@ -185,6 +277,9 @@ impl Brain {
         let Some((info, farm, inv)) = client.farm() else {
             return;
         };
+        if self.scenario == Scenario::Travel && self.travel(client, &info) {
+            return;
+        }
         if self.scenario == Scenario::Duel {
             self.note_result(client);
             match duelist::next(client, &self.content, &info, &mut self.seen) {

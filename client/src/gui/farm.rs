@@ -8,8 +8,9 @@ use crate::net::{Inbox, my_farm, send_hello, send_request};
 use bevy::prelude::*;
 use harvest_shared::farming::{self, FarmAction, FarmState, Plot, Stage};
 use harvest_shared::ids::{CropId, PlotId};
+use harvest_shared::protocol::{KickNotice, KickReason};
 use harvest_shared::time::Tick;
-use lightyear::prelude::{Client, Connected, Disconnected};
+use lightyear::prelude::{Client, Connected, Disconnected, Replicated};
 
 #[derive(Component)]
 pub struct PlotButton(pub u16);
@@ -485,6 +486,33 @@ fn notices(world: &mut World) {
     let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
     if q.iter(world).next().is_none() {
         let kicked = world.resource::<Inbox>().kicked.clone();
+        if let Some(KickNotice {
+            reason: KickReason::Handoff(ticket),
+        }) = &kicked
+        {
+            // Handed off to another shard: what this one replicated goes, the new one's comes.
+            world.resource_mut::<Inbox>().kicked = None;
+            despawn_clients(world);
+            let replicated: Vec<Entity> = world
+                .query_filtered::<Entity, With<Replicated>>()
+                .iter(world)
+                .collect();
+            for e in replicated {
+                world.despawn(e);
+            }
+            match crate::net::decode_token(&ticket.connect_token)
+                .and_then(|t| crate::net::connect(world, t))
+            {
+                Ok(_) => {
+                    info!(shard = %ticket.shard_id, zone = %ticket.zone, "handed off: connecting");
+                    world
+                        .resource_mut::<NextState<Screen>>()
+                        .set(Screen::Connecting);
+                }
+                Err(e) => super::login::back_to_login(world, format!("Cannot connect: {e}")),
+            }
+            return;
+        }
         let reason = match kicked {
             Some(k) => format!("Disconnected by the server: {:?}", k.reason),
             None => "Lost the connection to the shard.".to_owned(),

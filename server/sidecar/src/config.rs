@@ -167,7 +167,8 @@ pub struct SidecarConfig {
     #[arg(long, env = "HARVEST_MAX_REQUESTS_PER_IP", default_value_t = 64)]
     pub max_requests_per_ip: usize,
 
-    /// A shard registration lapses after this many seconds without renewal.
+    /// A shard registration, and the zone leases it holds, lapse after this many seconds
+    /// without a heartbeat; its zones then pass to another shard offering them.
     #[arg(long, env = "HARVEST_SHARD_TTL_SECS", default_value_t = 15)]
     pub shard_ttl_secs: u64,
     /// How often expired sessions, used refresh tokens and dead shard rows are pruned.

@@ -17,6 +17,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("missing, invalid or expired token")]
     Unauthorized,
+    #[error("this route is for operators (accounts with the admin role)")]
+    Forbidden,
     #[error("refresh token was already used; the session has been revoked")]
     RefreshReused,
     #[error("username is already taken")]
@@ -60,6 +62,7 @@ impl ApiError {
             InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             RefreshReused => (StatusCode::UNAUTHORIZED, "refresh_token_reused"),
+            Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             UsernameTaken => (StatusCode::CONFLICT, "username_taken"),
             Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             NotFound => (StatusCode::NOT_FOUND, "not_found"),

@@ -109,6 +109,26 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// A signed-in operator: a live session of an account with the `admin` role (403 for any other
+/// account).
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        if state.db.is_admin(user.account_id.0).await? {
+            Ok(AdminUser(user))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
 /// A shard presenting the shared service secret (`Authorization: Bearer <hex>`).
 pub struct ShardAuth;
 

@@ -35,6 +35,31 @@ enum Command {
         #[arg(long, env = "HARVEST_DATA_DIR", default_value = "./data")]
         data_dir: std::path::PathBuf,
     },
+    /// Give an account the operator role (the admin routes: `GET /v1/shards`, drain), or take
+    /// it away. Exits 0 when done, 1 when there is no such account or the database fails.
+    Admin {
+        #[command(subcommand)]
+        change: AdminChange,
+        /// The database (default: SQLite at DATA_DIR/harvest.db).
+        #[arg(long, env = "HARVEST_DATABASE_URL", global = true)]
+        database_url: Option<String>,
+        /// The sidecar's data directory (for the default SQLite database).
+        #[arg(
+            long,
+            env = "HARVEST_DATA_DIR",
+            default_value = "./data",
+            global = true
+        )]
+        data_dir: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Clone)]
+enum AdminChange {
+    /// Make USERNAME an operator.
+    Grant { username: String },
+    /// Make USERNAME a player again.
+    Revoke { username: String },
 }
 
 #[tokio::main]
@@ -49,6 +74,16 @@ async fn main() {
         let mut cfg = SidecarConfig::for_data_dir(data_dir);
         cfg.database_url.clone_from(database_url);
         std::process::exit(audit(&cfg, *json).await);
+    }
+    if let Some(Command::Admin {
+        change,
+        database_url,
+        data_dir,
+    }) = &cli.command
+    {
+        let mut cfg = SidecarConfig::for_data_dir(data_dir);
+        cfg.database_url.clone_from(database_url);
+        std::process::exit(admin(&cfg, change.clone()).await);
     }
     telemetry::init(cli.log_format);
     if let Err(e) = run(cli).await {
@@ -97,6 +132,36 @@ async fn audit(cfg: &SidecarConfig, json: bool) -> i32 {
         );
     }
     i32::from(!report.mismatches.is_empty())
+}
+
+async fn admin(cfg: &SidecarConfig, change: AdminChange) -> i32 {
+    let (username, grant) = match &change {
+        AdminChange::Grant { username } => (username, true),
+        AdminChange::Revoke { username } => (username, false),
+    };
+    let url = cfg.effective_database_url();
+    let done = match harvest_sidecar::db::Db::connect(&url).await {
+        Ok(db) => db
+            .set_admin(username, grant)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(true) => {
+            let role = if grant { "an operator" } else { "a player" };
+            println!("{username} is now {role}");
+            0
+        }
+        Ok(false) => {
+            eprintln!("harvest-sidecar admin: no account named '{username}'");
+            1
+        }
+        Err(e) => {
+            eprintln!("harvest-sidecar admin: {e:#}");
+            1
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -2,8 +2,9 @@
 //!
 //! - **Decks** ([`DeckAction`]): create, rename, set cards, delete, with the shared rule
 //!   (`harvest_shared::duel::deck::apply`). Decks are part of the player's saved state.
-//! - **Travel** ([`TravelAction`]): on one shard a zone is a room, so a journey changes the
-//!   player's zone (saved) and re-points their replication at the new zone's room.
+//! - **Travel** ([`TravelAction`]): to a zone this shard hosts, a journey is a room change: the
+//!   player's zone changes (saved) and their replication is re-pointed at the new zone's room.
+//!   To a zone another shard hosts, it is a handoff ([`super::handoff`]).
 //! - **The queue** ([`ArenaAction`]): a player in an arena zone queues with a legal deck (checked
 //!   against what they own now) and may leave at any time; leaving the shard leaves the queue.
 //!   [`matchmake`] pairs the queue every frame with the shared rating-window rule
@@ -11,6 +12,8 @@
 //!   [`MatchFound`]. The queue is bounded ([`MAX_QUEUE`]).
 
 use super::clock::GameClock;
+use super::directory::Hosting;
+use super::handoff::{Depart, DepartCause};
 use super::intents::{Answer, Incoming, RequestStats, intake, respond};
 use super::player::{Attached, Left, Player};
 use super::shutdown::ShardState;
@@ -129,17 +132,25 @@ fn travel_requests(
     mut incoming: MessageReader<Incoming<TravelAction>>,
     mut ctx: Ctx,
     mut attached: MessageWriter<Attached>,
+    mut departs: MessageWriter<Depart>,
+    hosting: Res<Hosting>,
     settings: Res<Settings>,
 ) {
     for req in incoming.read() {
         let mut moved = None;
+        let mut leaves = None;
         ctx.handle(req, |(mut p, mut info, _, _, status), content, at| {
             let to = travel::check(&req.action, &info.zone, &content.0)?;
-            if !settings.0.zones.contains(&to) {
-                return Err(TravelError::NotHostedHere(to).into());
-            }
             if status.state != ArenaState::Idle {
                 return Err(TravelError::Busy.into());
+            }
+            if !hosting.hosts(&to) {
+                // Another shard's zone: a handoff (only with a sidecar to find that shard).
+                if settings.0.sidecar.is_none() {
+                    return Err(TravelError::NotHostedHere(to).into());
+                }
+                leaves = Some(to);
+                return Ok(());
             }
             info.zone = to.clone();
             p.mark_dirty(at);
@@ -152,6 +163,13 @@ fn travel_requests(
                 player,
                 link: req.link,
                 zone,
+            });
+        }
+        if let (Some(zone), Some(player)) = (leaves, req.player) {
+            departs.write(Depart {
+                player,
+                zone,
+                cause: DepartCause::Travel,
             });
         }
     }

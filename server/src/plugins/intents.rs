@@ -11,7 +11,7 @@
 //! also pile up in a counter that drains at the sustained rate; past `--flood-kick-after` the
 //! link is disconnected for flooding.
 
-use super::player::{Kick, Session};
+use super::player::{Departing, Kick, Session};
 use super::{Settings, TickSet, now};
 use crate::config::RequestLimits;
 use bevy::prelude::*;
@@ -137,6 +137,7 @@ fn receive<A: Action>(
     mut answers: MessageWriter<Answer>,
     mut kicks: MessageWriter<Kick>,
     mut stats: ResMut<RequestStats>,
+    departing: Query<(), With<Departing>>,
     settings: Res<Settings>,
     time: Res<Time<Real>>,
 ) {
@@ -149,6 +150,17 @@ fn receive<A: Action>(
                 continue;
             }
             if budget.admit(limits, at) {
+                // A player on the way to another shard changes nothing more here.
+                if session.player.is_some_and(|p| departing.contains(p)) {
+                    respond(
+                        &mut answers,
+                        &mut stats,
+                        link,
+                        req.request_id,
+                        Err(RejectReason::Departing),
+                    );
+                    continue;
+                }
                 incoming.write(Incoming {
                     link,
                     player: session.player,

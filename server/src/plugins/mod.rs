@@ -10,7 +10,8 @@
 //! | [`player`]      | data only: the `Session` and `Player` components, lifecycle messages |
 //! | [`players`]     | joining (lease + load), taking over, leaving, letting go on refusal  |
 //! | [`persistence`] | the save queue (coalesced, chunked, compare-and-swap) and load lane  |
-//! | [`directory`]   | the shard's heartbeat in the sidecar's directory; logouts to end     |
+//! | [`directory`]   | the shard's heartbeat in the sidecar's directory: zones hosted, logouts, drain requests |
+//! | [`handoff`]     | passing a player to another shard: save + release, ticket, reconnect  |
 //! | [`intents`]     | per-feature request intake with a token bucket per link; answers out |
 //! | [`economy`]     | applying farming, market and crafting requests with their pure rules |
 //! | [`arena`]       | decks, travel between zones (rooms), the arena queue and matchmaking |
@@ -32,6 +33,7 @@ pub mod content;
 pub mod directory;
 pub mod duels;
 pub mod economy;
+pub mod handoff;
 pub mod intents;
 pub mod persistence;
 pub mod player;
@@ -101,6 +103,7 @@ impl Plugin for ServerPlugin {
         persistence::plugin(app);
         directory::plugin(app);
         players::plugin(app);
+        handoff::plugin(app);
         intents::plugin(app);
         economy::plugin(app);
         arena::plugin(app);

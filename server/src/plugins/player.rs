@@ -39,11 +39,30 @@ pub struct Player {
     pub next_seq: u64,
     /// An economy event waits for its commit: hand this player to the queue at once.
     pub urgent: bool,
+    /// When the player was loaded here.
+    pub arrived: Duration,
+}
+
+/// On a player entity being handed off to another shard (see `plugins::handoff`): its last
+/// state is saved and released, and its requests are refused, until the client is given a
+/// ticket to the shard hosting `zone`.
+#[derive(Component, Debug, Clone)]
+pub struct Departing {
+    pub zone: ZoneId,
+    /// When the handoff began.
+    pub since: Duration,
+    /// Tickets asked for so far.
+    pub asked: u32,
+    /// When to ask for a ticket (again); `None`: not asked yet (the release save must be
+    /// confirmed first).
+    pub ask_at: Option<Duration>,
+    /// The client was given its ticket, or let go without one: nothing more to do.
+    pub let_go: bool,
 }
 
 impl Player {
-    /// A player just loaded under the lease `epoch`.
-    pub fn new(account: AccountId, link: Entity, epoch: i64) -> Self {
+    /// A player just loaded under the lease `epoch`, at `arrived`.
+    pub fn new(account: AccountId, link: Entity, epoch: i64, arrived: Duration) -> Self {
         Player {
             account,
             link: Some(link),
@@ -52,6 +71,7 @@ impl Player {
             ledger: Vec::new(),
             next_seq: 0,
             urgent: false,
+            arrived,
         }
     }
 

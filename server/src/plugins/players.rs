@@ -15,10 +15,11 @@
 //! This plugin knows nothing about sockets: it reads [`Joined`] and [`Left`] and writes
 //! [`Attached`] and [`Kick`]; offline tests write the joins themselves.
 
+use super::handoff::{Depart, DepartCause};
 use super::persistence::{Backend, Job, Leased, SaveQueue, SaveRefused, SidecarHealth};
 use super::player::{Attached, Joined, Kick, Left, Player, Session, snapshot};
 use super::shutdown::ShardState;
-use super::{GameContent, TickSet, now};
+use super::{GameContent, Settings, TickSet, now};
 use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
 use harvest_shared::duel::Decks;
@@ -161,6 +162,8 @@ fn process_loads(
     content: Res<GameContent>,
     mut attached: MessageWriter<Attached>,
     mut kicks: MessageWriter<Kick>,
+    mut departs: MessageWriter<Depart>,
+    settings: Res<Settings>,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);
@@ -197,7 +200,7 @@ fn process_loads(
             .clone()
             .unwrap_or_else(|| PlayerState::new_player(&content.0, account));
         queue.leased(account, lease.epoch, lease.version);
-        let mut player = Player::new(account, link, lease.epoch);
+        let mut player = Player::new(account, link, lease.epoch, at);
         if is_new {
             // Put the starting state on record right away.
             player.mark_dirty(at);
@@ -222,6 +225,14 @@ fn process_loads(
             .id();
         players.online.insert(account, entity);
         session.player = Some(entity);
+        if !settings.0.zones.contains(&zone) {
+            // Sent here for a zone this shard does not offer (it moved since): pass them on.
+            departs.write(Depart {
+                player: entity,
+                zone: zone.clone(),
+                cause: DepartCause::ZoneMoved,
+            });
+        }
         attached.write(Attached {
             player: entity,
             link,

@@ -68,7 +68,12 @@ fn send_kicks(
     mut senders: Query<&mut MessageSender<KickNotice>, Without<Kicking>>,
     time: Res<Time<Real>>,
 ) {
+    // The first kick of a link wins (its `Kicking` lands only when the frame's commands apply).
+    let mut told = std::collections::HashSet::new();
     for Kick { link, reason } in kicks.read() {
+        if !told.insert(*link) {
+            continue;
+        }
         if let Ok(mut s) = senders.get_mut(*link) {
             info!(?link, ?reason, "kicking");
             s.send::<ActionChannel>(KickNotice {

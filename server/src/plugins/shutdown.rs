@@ -1,22 +1,26 @@
 //! Graceful shutdown as a Bevy state machine, [`ShardState`]: `Running → Draining → Stopping`.
 //!
-//! On SIGTERM/SIGINT (or [`ShutdownSignal::request`]):
-//! 1. **Draining.** The shard leaves the directory (no new players are sent here) and refuses
-//!    new sessions and requests. Every player's final state goes to the save queue, releasing
-//!    the lease. The shard waits until the sidecar has confirmed (or refused) every save the
-//!    queue holds, including those of players who left earlier, within the budget
+//! On SIGTERM/SIGINT, an operator's drain request (`POST /v1/admin/shards/{id}/drain`, seen at
+//! the next heartbeat), or [`ShutdownSignal::request`]:
+//! 1. **Draining.** The shard leaves the directory (no new players are sent here, and its
+//!    zones pass at once to the other live shards offering them) and refuses new sessions.
+//!    Every player is handed off ([`super::handoff`]): their final state is saved and the lease
+//!    released, then they get a ticket to the shard that hosts their zone now. The shard waits
+//!    until the sidecar has confirmed (or refused) every save the queue holds, including those
+//!    of players who left earlier, and every handoff is done, within the budget
 //!    (`--shutdown-timeout`, minus a margin to say goodbye).
-//! 2. Only then is every client told why (`KickNotice::ShuttingDown`) and disconnected: a
-//!    player who reconnects at once, anywhere, loads the state that was just confirmed.
+//! 2. A player whose zone no other shard hosts is told why (`KickNotice::ShuttingDown`) once
+//!    their save is confirmed, and disconnected: when they log in again, anywhere, they load
+//!    the state that was just confirmed.
 //! 3. **Stopping.** The netcode server stops and the app exits: code 0 when every save was
 //!    confirmed and none was refused during this drain, 1 otherwise.
 
+use super::handoff::{Depart, DepartCause};
 use super::persistence::SaveQueue;
-use super::player::{Kick, Player, Session, snapshot};
+use super::player::{Departing, Kick, Player, Session};
+use super::sessions::Kicking;
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
-use harvest_shared::duel::Decks;
-use harvest_shared::farming::Farm;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,16 +89,18 @@ fn begin_drain(
     settings: Res<Settings>,
     time: Res<Time<Real>>,
     mut queue: ResMut<SaveQueue>,
-    mut players: Query<(&mut Player, &PlayerInfo, &Farm, &Decks)>,
+    players: Query<(Entity, &PlayerInfo), (With<Player>, Without<Departing>)>,
+    mut departs: MessageWriter<Depart>,
 ) {
     let at = now(&time);
     let mut saves = 0;
-    for (mut p, info, farm, decks) in &mut players {
-        p.dirty_since = None;
-        let ledger = std::mem::take(&mut p.ledger);
-        if queue.push(p.account, snapshot(info, farm, decks), ledger, true) {
-            saves += 1;
-        }
+    for (player, info) in &players {
+        departs.write(Depart {
+            player,
+            zone: info.zone.clone(),
+            cause: DepartCause::Drain,
+        });
+        saves += 1;
     }
     queue.retry_now();
     let budget = settings.0.shutdown_timeout.saturating_sub(GOODBYE_MARGIN);
@@ -102,7 +108,7 @@ fn begin_drain(
         players = saves,
         owed = queue.len(),
         budget_s = budget.as_secs_f64(),
-        "draining: saving everyone before saying goodbye"
+        "draining: saving everyone and handing them off"
     );
     commands.insert_resource(Drain {
         started: at,
@@ -117,7 +123,8 @@ fn drive_drain(
     mut drain: ResMut<Drain>,
     queue: Res<SaveQueue>,
     time: Res<Time<Real>>,
-    sessions: Query<Entity, With<Session>>,
+    sessions: Query<(Entity, &Session), Without<Kicking>>,
+    departing: Query<&Departing>,
     servers: Query<Entity, With<lightyear::prelude::server::Server>>,
     mut kicks: MessageWriter<Kick>,
     mut commands: Commands,
@@ -126,14 +133,14 @@ fn drive_drain(
     let at = now(&time);
     match drain.kicked_at {
         None => {
-            let saved = queue.is_empty();
+            let saved = queue.is_empty() && departing.iter().all(|d| d.let_go);
             if !saved && at < drain.deadline {
                 return;
             }
             if saved {
                 info!(
                     took_s = at.saturating_sub(drain.started).as_secs_f64(),
-                    "every save confirmed; telling clients"
+                    "every save confirmed and every player handed off or told"
                 );
             } else {
                 error!(
@@ -141,7 +148,9 @@ fn drive_drain(
                     "drain budget spent with saves unconfirmed"
                 );
             }
-            for link in &sessions {
+            // Players handed off have their ticket already.
+            let handed = |s: &Session| s.player.is_some_and(|p| departing.contains(p));
+            for (link, _) in sessions.iter().filter(|(_, s)| !handed(s)) {
                 kicks.write(Kick {
                     link,
                     reason: KickReason::ShuttingDown,

@@ -1,4 +1,5 @@
-//! `accounts`: usernames (unique ignoring case) and argon2 hashes.
+//! `accounts`: usernames (unique ignoring case), argon2 hashes, and roles (`player`, or
+//! `admin` for operators: granted only from the command line, `harvest-sidecar admin grant`).
 
 use super::{Db, is_unique_violation};
 
@@ -53,4 +54,35 @@ impl Db {
             .fetch_optional(self.pool())
             .await
     }
+
+    pub async fn account_exists(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Is `id` an operator?
+    pub async fn is_admin(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT role FROM accounts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some_and(|(role,)| role == ROLE_ADMIN))
+    }
+
+    /// Make `username` an operator (`admin: true`) or a player again. False: no such account.
+    pub async fn set_admin(&self, username: &str, admin: bool) -> Result<bool, sqlx::Error> {
+        let n = sqlx::query("UPDATE accounts SET role = $1 WHERE username_key = $2")
+            .bind(if admin { ROLE_ADMIN } else { ROLE_PLAYER })
+            .bind(username.to_lowercase())
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
 }
+
+pub const ROLE_ADMIN: &str = "admin";
+pub const ROLE_PLAYER: &str = "player";

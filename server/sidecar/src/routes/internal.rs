@@ -2,7 +2,12 @@
 //!
 //! - `POST /internal/v1/shards`: join or renew the shard directory (a heartbeat); the answer
 //!   lists the leased accounts whose owner logged out, whose game session the shard must end.
-//! - `DELETE /internal/v1/shards/{shard_id}`: leave the directory (draining).
+//!   It also renews the zone leases the shard holds, takes free or lapsed ones it offers, and
+//!   passes on an operator's drain request.
+//! - `DELETE /internal/v1/shards/{shard_id}`: leave the directory (draining); the zones it held
+//!   pass at once to another live shard offering them.
+//! - `POST /internal/v1/players/{account_id}/handoff`: the player was saved and released for a
+//!   journey to another shard's zone; mint the connect token to the shard hosting it.
 //! - `POST /internal/v1/players/{account_id}/lease`: load a player: take the ownership lease
 //!   (a new epoch) and get the stored state.
 //! - `POST /internal/v1/players/states`: a batch of compare-and-swap saves.
@@ -15,9 +20,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use harvest_shared::api::{
-    ErrorBody, Lease, LeaseRequest, MAX_LEDGER_PER_SAVE, MAX_SAVES_PER_BATCH, SaveBatch,
-    SaveBatchResponse, ShardRegistered, ShardRegistration,
+    ErrorBody, HandoffRequest, Lease, LeaseRequest, MAX_LEDGER_PER_SAVE, MAX_SAVES_PER_BATCH,
+    PlayResponse, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration,
 };
+use harvest_shared::ids::AccountId;
 use harvest_shared::inventory::Holdings;
 use std::net::SocketAddr;
 
@@ -37,8 +43,9 @@ pub(crate) fn validate_shard_id(id: &str) -> ApiResult<()> {
 }
 
 #[utoipa::path(post, path = "/internal/v1/shards", tag = "internal", security(("service" = [])), request_body = ShardRegistration, responses(
-    (status = 200, body = ShardRegistered, description = "Registered or renewed; `end_sessions` lists accounts to disconnect (their owner logged out)"),
+    (status = 200, body = ShardRegistered, description = "Registered or renewed; `hosted` lists the zones the shard hosts now, `end_sessions` the accounts to disconnect (their owner logged out), `drain` an operator's drain request"),
     (status = 401, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "This incarnation of the shard has left the directory (it is draining)"),
     (status = 422, body = ErrorBody),
 ))]
 pub async fn register_shard(
@@ -49,6 +56,12 @@ pub async fn register_shard(
     validate_shard_id(&reg.shard_id)?;
     if reg.address.parse::<SocketAddr>().is_err() {
         return Err(ApiError::validation("address", "address must be IP:PORT"));
+    }
+    if reg.incarnation < 1 {
+        return Err(ApiError::validation(
+            "incarnation",
+            "incarnation must be a positive random number drawn at process start",
+        ));
     }
     if reg.zones.is_empty() || reg.zones.len() > 1024 {
         return Err(ApiError::validation("zones", "a shard hosts 1-1024 zones"));
@@ -63,12 +76,24 @@ pub async fn register_shard(
             format!("zone '{z}' is not in this sidecar's content"),
         ));
     }
-    state.db.upsert_shard(&reg, now_secs()).await?;
+    let ttl = state.cfg.shard_ttl_secs as i64;
+    let beat = state
+        .db
+        .shard_heartbeat(&reg, now_secs(), ttl)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "shard '{}' has left the directory (draining); a restarted process registers with a new incarnation",
+                reg.shard_id
+            ))
+        })?;
     let end_sessions = state.db.take_end_sessions(&reg.shard_id).await?;
-    tracing::debug!(shard = %reg.shard_id, address = %reg.address, zones = reg.zones.len(), end = end_sessions.len(), "shard heartbeat");
+    tracing::debug!(shard = %reg.shard_id, address = %reg.address, offers = reg.zones.len(), hosts = beat.hosted.len(), end = end_sessions.len(), drain = beat.drain, "shard heartbeat");
     Ok(Json(ShardRegistered {
         ttl_secs: state.cfg.shard_ttl_secs,
         end_sessions,
+        hosted: beat.hosted,
+        drain: beat.drain,
     }))
 }
 
@@ -83,7 +108,8 @@ pub async fn deregister_shard(
     _auth: ShardAuth,
     Path(shard_id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if state.db.remove_shard(&shard_id).await? {
+    let ttl = state.cfg.shard_ttl_secs as i64;
+    if state.db.remove_shard(&shard_id, now_secs(), ttl).await? {
         tracing::info!(shard = %shard_id, "shard left the directory");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -178,4 +204,43 @@ pub async fn save_states(
         tracing::info!(shard = %batch.shard_id, refused, batch = results.len(), "saves refused");
     }
     Ok(Json(SaveBatchResponse { results }))
+}
+
+#[utoipa::path(post, path = "/internal/v1/players/{account_id}/handoff", tag = "internal", security(("service" = [])),
+    params(("account_id" = i64, Path)), request_body = HandoffRequest, responses(
+    (status = 200, body = PlayResponse, description = "A connect token to the shard hosting the zone"),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "No such account"),
+    (status = 409, body = ErrorBody, description = "The player's stored zone is another one (the journey's save has not landed)"),
+    (status = 422, body = ErrorBody),
+    (status = 503, body = ErrorBody, description = "`no_shard`: no live shard hosts the zone (see Retry-After)"),
+))]
+pub async fn handoff(
+    State(state): State<AppState>,
+    _auth: ShardAuth,
+    Path(account_id): Path<i64>,
+    ApiJson(req): ApiJson<HandoffRequest>,
+) -> ApiResult<Json<PlayResponse>> {
+    validate_shard_id(&req.shard_id)?;
+    if state.cfg.content.zone(&req.zone).is_none() {
+        return Err(ApiError::validation(
+            "zone",
+            format!("zone '{}' is not in this sidecar's content", req.zone),
+        ));
+    }
+    if !state.db.account_exists(account_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let stored = state.db.load_state(account_id).await?;
+    let stored_zone = stored.state.map(|s| s.zone);
+    if stored_zone.as_ref() != Some(&req.zone) {
+        return Err(ApiError::Conflict(format!(
+            "account {account_id} is stored in zone {}, not '{}'",
+            stored_zone.map_or_else(|| "(none)".to_owned(), |z| format!("'{z}'")),
+            req.zone
+        )));
+    }
+    let answer = super::play::route(&state, AccountId(account_id), req.zone).await?;
+    tracing::info!(account_id, from = %req.shard_id, to = %answer.shard_id, zone = %answer.zone, "handoff");
+    Ok(Json(answer))
 }

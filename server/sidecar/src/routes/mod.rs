@@ -1,13 +1,15 @@
 //! The HTTP surface, each route listed once (utoipa-axum registers the handler and its OpenAPI
 //! entry together):
 //!
-//! - public, for players: `/v1/*`, the probes `/healthz` and `/readyz`, and `/openapi.json`;
+//! - public, for players: `/v1/*` (operators' routes among them, for accounts with the admin
+//!   role: `/v1/shards`, `/v1/admin/*`), the probes `/healthz` and `/readyz`, and `/openapi.json`;
 //! - internal, for shards only: `/internal/v1/*`, behind the service secret.
 //!
 //! [`routers`] builds both. With `--internal-bind` they are served on separate listeners and
 //! the public one answers 404 for `/internal/*`; without it they share one listener. Every
 //! error, unknown paths and methods included, is a JSON [`ApiError`].
 
+pub mod admin;
 pub mod auth;
 pub mod duels;
 pub mod health;
@@ -52,6 +54,8 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(players::ledger))
         .routes(routes!(duels::leaderboard))
         .routes(routes!(duels::matches))
+        .routes(routes!(admin::shards))
+        .routes(routes!(admin::drain))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }
@@ -62,6 +66,7 @@ fn internal_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(internal::deregister_shard))
         .routes(routes!(internal::take_lease))
         .routes(routes!(internal::save_states))
+        .routes(routes!(internal::handoff))
         .routes(routes!(duels::record_match))
         .routes(routes!(duels::match_record))
 }

@@ -1,8 +1,9 @@
 //! `POST /v1/play`: pick the shard hosting the player's zone and mint a netcode connect token
 //! for it. Each call uses a fresh random netcode client id; the account id travels in the
 //! token's encrypted user data, where the client can neither read nor forge it. A player never
-//! saved starts in the content's start zone. When the shard that holds the player's lease is
-//! live and hosts the zone, the player goes back to it: its unsaved changes are there.
+//! saved starts in the content's start zone. A zone is hosted by one shard at a time (its zone
+//! lease, see `db::shards`), so there is exactly one place to send the player, or none: 503
+//! with Retry-After until a shard takes the zone.
 
 use crate::AppState;
 use crate::db::now_secs;
@@ -12,7 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use base64::Engine as _;
 use harvest_shared::api::{ErrorBody, PROTOCOL_ID, PlayResponse, encode_user_data};
-use harvest_shared::ids::AccountId;
+use harvest_shared::ids::{AccountId, ZoneId};
 use lightyear_netcode::ConnectToken;
 use std::net::SocketAddr;
 
@@ -51,26 +52,32 @@ pub async fn play(
         .state
         .map(|s| s.zone)
         .unwrap_or_else(|| state.cfg.content.economy.start_zone.clone());
-    let fresh_since = now_secs() - state.cfg.shard_ttl_secs as i64;
-    let shards = state.db.shards_for_zone(&zone, fresh_since).await?;
-    fn usable(
-        s: &crate::db::shards::ShardEntry,
-    ) -> Option<(&crate::db::shards::ShardEntry, SocketAddr)> {
-        s.address.parse::<SocketAddr>().ok().map(|a| (s, a))
-    }
-    let owner = stored.owner_shard.as_deref();
-    let shard = shards
-        .iter()
-        .filter(|s| Some(s.shard_id.as_str()) == owner)
-        .find_map(usable)
-        .or_else(|| shards.iter().find_map(usable))
+    let answer = route(&state, user.account_id, zone).await?;
+    tracing::info!(account_id = %user.account_id, shard = %answer.shard_id, zone = %answer.zone, "play");
+    Ok(Json(answer))
+}
+
+/// A connect token for `account` to the live shard hosting `zone` (503 `no_shard` if none).
+pub async fn route(state: &AppState, account: AccountId, zone: ZoneId) -> ApiResult<PlayResponse> {
+    let ttl = state.cfg.shard_ttl_secs as i64;
+    let shard = state
+        .db
+        .zone_holder(&zone, now_secs(), ttl)
+        .await?
         .ok_or_else(|| ApiError::NoShard(zone.to_string()))?;
-    let connect_token = mint_connect_token(&state, user.account_id, shard.1)?;
-    tracing::info!(account_id = %user.account_id, shard = %shard.0.shard_id, %zone, "play");
-    Ok(Json(PlayResponse {
+    let addr = shard.address.parse::<SocketAddr>().map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "shard {} registered an unusable address {}: {e}",
+            shard.shard_id,
+            shard.address
+        ))
+    })?;
+    let connect_token = mint_connect_token(state, account, addr)?;
+    Ok(PlayResponse {
         connect_token,
-        server_addr: shard.0.address.clone(),
+        server_addr: shard.address,
         zone,
-        content_version: shard.0.content_version.clone(),
-    }))
+        content_version: shard.content_version,
+        shard_id: shard.shard_id,
+    })
 }

@@ -19,7 +19,7 @@ fn save_of(account: i64, epoch: i64, base: i64, n: u32) -> Value {
 
 both_backends!(internal_routes_need_the_service_secret, |app| {
     for secret in [None, Some("00".repeat(32)), Some("zz".into())] {
-        let mut req = app.http.post(format!("{}/internal/v1/shards", app.url)).json(&json!({"shard_id":"x","address":"127.0.0.1:1","zones":["meadow"],"content_version":"v"}));
+        let mut req = app.http.post(format!("{}/internal/v1/shards", app.url)).json(&json!({"shard_id":"x","address":"127.0.0.1:1","zones":["meadow"],"content_version": "v", "incarnation": 1}));
         if let Some(s) = &secret {
             req = req.bearer_auth(s);
         }
@@ -50,23 +50,23 @@ both_backends!(internal_routes_need_the_service_secret, |app| {
 both_backends!(shard_registration_is_validated, |app| {
     for (body, field) in [
         (
-            json!({"shard_id": "", "address": "127.0.0.1:1", "zones": ["meadow"], "content_version": "v"}),
+            json!({"shard_id": "", "address": "127.0.0.1:1", "zones": ["meadow"], "content_version": "v", "incarnation": 1}),
             "shard_id",
         ),
         (
-            json!({"shard_id": "a/b", "address": "127.0.0.1:1", "zones": ["meadow"], "content_version": "v"}),
+            json!({"shard_id": "a/b", "address": "127.0.0.1:1", "zones": ["meadow"], "content_version": "v", "incarnation": 1}),
             "shard_id",
         ),
         (
-            json!({"shard_id": "s", "address": "not-an-addr", "zones": ["meadow"], "content_version": "v"}),
+            json!({"shard_id": "s", "address": "not-an-addr", "zones": ["meadow"], "content_version": "v", "incarnation": 1}),
             "address",
         ),
         (
-            json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": [], "content_version": "v"}),
+            json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": [], "content_version": "v", "incarnation": 1}),
             "zones",
         ),
         (
-            json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": ["atlantis"], "content_version": "v"}),
+            json!({"shard_id": "s", "address": "127.0.0.1:1", "zones": ["atlantis"], "content_version": "v", "incarnation": 1}),
             "zones",
         ),
     ] {
@@ -264,7 +264,7 @@ both_backends!(logout_ends_the_game_session_on_the_owning_shard, |app| {
             let (s, b) = app
                 .internal(
                     "/internal/v1/shards",
-                    json!({"shard_id": shard, "address": "127.0.0.1:9", "zones": ["meadow"], "content_version": "v"}),
+                    json!({"shard_id": shard, "address": "127.0.0.1:9", "zones": ["meadow"], "content_version": "v", "incarnation": 1}),
                 )
                 .await;
             assert_eq!(s, StatusCode::OK, "{b}");

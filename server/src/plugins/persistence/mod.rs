@@ -56,6 +56,13 @@ pub struct MatchRecorded {
     pub result: Result<MatchSettled, SidecarError>,
 }
 
+/// A handoff ticket answered: the connect token to the player's new shard, or why not.
+#[derive(Message, Debug, Clone)]
+pub struct HandoffTicket {
+    pub account: AccountId,
+    pub result: Result<harvest_shared::api::PlayResponse, SidecarError>,
+}
+
 /// A directory heartbeat answered.
 #[derive(Message, Debug, Clone)]
 pub struct HeartbeatAnswered(pub Result<ShardRegistered, SidecarError>);
@@ -178,6 +185,7 @@ fn drain_replies(
     mut refused: MessageWriter<SaveRefused>,
     mut heartbeats: MessageWriter<HeartbeatAnswered>,
     mut matches: MessageWriter<MatchRecorded>,
+    mut tickets: MessageWriter<HandoffTicket>,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);
@@ -226,6 +234,10 @@ fn drain_replies(
                     at,
                 );
                 heartbeats.write(HeartbeatAnswered(result));
+            }
+            // A zone with no live shard (503) says nothing about the sidecar's health.
+            Reply::HandedOff { account, result } => {
+                tickets.write(HandoffTicket { account, result });
             }
             Reply::Deregistered(result) => match result {
                 Ok(()) => info!("left the shard directory"),
@@ -318,7 +330,8 @@ pub(crate) fn plugin(app: &mut App) {
         .add_message::<Leased>()
         .add_message::<SaveRefused>()
         .add_message::<HeartbeatAnswered>()
-        .add_message::<MatchRecorded>();
+        .add_message::<MatchRecorded>()
+        .add_message::<HandoffTicket>();
     app.add_systems(
         Update,
         drain_replies.in_set(TickSet::Receive).in_set(RepliesSet),
