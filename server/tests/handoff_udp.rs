@@ -68,6 +68,48 @@ fn follow(servers: &mut [&mut App], client: &mut NetClient, zone: &str) -> Inven
     client.farm().expect("farm").2
 }
 
+/// Log `user` in through shard-a (it must host meadow), buy `count` of `item` there, and wait
+/// until the client sees it: the client and its inventory.
+fn arrive_and_buy(
+    stack: &Stack,
+    a: &mut App,
+    b: &mut App,
+    user: &str,
+    item: &ItemId,
+    count: u32,
+) -> (NetClient, Inventory) {
+    let t = stack.user(user);
+    let p = play(stack, &mut [&mut *a, &mut *b], &t.access_token);
+    assert_eq!(p.shard_id, "shard-a");
+    let mut c = NetClient::connect(&p.connect_token).unwrap();
+    step_all(
+        &mut [&mut *a, &mut *b],
+        &mut [&mut c],
+        Duration::from_secs(10),
+        "farm",
+        |_, c| c[0].farm().is_some(),
+    );
+    // An economy event just before leaving: acknowledged only once committed.
+    act(
+        a,
+        &mut c,
+        MarketAction::Buy {
+            item: item.clone(),
+            count,
+        },
+    )
+    .unwrap();
+    step_until(
+        a,
+        &mut [&mut c],
+        Duration::from_secs(5),
+        "bought",
+        |_, c| c[0].farm().unwrap().2.coins < 50,
+    );
+    let inv = c.farm().unwrap().2;
+    (c, inv)
+}
+
 #[test]
 fn travel_between_two_shards_hands_the_player_off_and_back() {
     let stack = Stack::start();
@@ -75,36 +117,8 @@ fn travel_between_two_shards_hands_the_player_off_and_back() {
     let mut b = shard(&stack, "shard-b", &["riverside"]);
     assert!(hosts(&a, "meadow") && !hosts(&a, "riverside"));
     assert!(hosts(&b, "riverside"));
-    let t = stack.user("walker");
-    let p = play(&stack, &mut [&mut a, &mut b], &t.access_token);
-    assert_eq!(p.shard_id, "shard-a");
-    let mut c = NetClient::connect(&p.connect_token).unwrap();
-    step_all(
-        &mut [&mut a, &mut b],
-        &mut [&mut c],
-        Duration::from_secs(10),
-        "farm",
-        |_, c| c[0].farm().is_some(),
-    );
-    // An economy event just before leaving: acknowledged only once committed.
     let seed = ItemId::new("radish_seed");
-    act(
-        &mut a,
-        &mut c,
-        MarketAction::Buy {
-            item: seed.clone(),
-            count: 3,
-        },
-    )
-    .unwrap();
-    step_until(
-        &mut a,
-        &mut [&mut c],
-        Duration::from_secs(5),
-        "bought",
-        |_, c| c[0].farm().unwrap().2.coins < 50,
-    );
-    let before = c.farm().unwrap().2;
+    let (mut c, before) = arrive_and_buy(&stack, &mut a, &mut b, "walker", &seed, 3);
     let account = c.farm().unwrap().0.account;
 
     act(
@@ -222,34 +236,8 @@ fn a_draining_shard_hands_its_player_to_the_zones_new_host() {
     // A standby for meadow: it holds nothing while shard-a is alive.
     let mut b = shard(&stack, "shard-b", &["meadow"]);
     assert!(hosts(&a, "meadow") && !hosts(&b, "meadow"));
-    let t = stack.user("stayer");
-    let p = play(&stack, &mut [&mut a, &mut b], &t.access_token);
-    assert_eq!(p.shard_id, "shard-a");
-    let mut c = NetClient::connect(&p.connect_token).unwrap();
-    step_all(
-        &mut [&mut a, &mut b],
-        &mut [&mut c],
-        Duration::from_secs(10),
-        "farm",
-        |_, c| c[0].farm().is_some(),
-    );
-    act(
-        &mut a,
-        &mut c,
-        MarketAction::Buy {
-            item: ItemId::new("wheat_seed"),
-            count: 2,
-        },
-    )
-    .unwrap();
-    step_until(
-        &mut a,
-        &mut [&mut c],
-        Duration::from_secs(5),
-        "bought",
-        |_, c| c[0].farm().unwrap().2.coins < 50,
-    );
-    let before = c.farm().unwrap().2;
+    let wheat = ItemId::new("wheat_seed");
+    let (mut c, before) = arrive_and_buy(&stack, &mut a, &mut b, "stayer", &wheat, 2);
     a.world().resource::<ShutdownSignal>().request();
     let after = follow(&mut [&mut a, &mut b], &mut c, "meadow");
     assert_eq!(after, before, "state intact on the new host");
