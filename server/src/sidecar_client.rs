@@ -97,9 +97,17 @@ impl SidecarClient {
         self.send(self.http.post(url).json(reg), None).await
     }
 
-    /// Leave the directory (404 means already gone, which is fine).
-    pub async fn deregister(&self, shard_id: &str, timeout: Duration) -> Result<(), SidecarError> {
-        let url = format!("{}/internal/v1/shards/{shard_id}", self.base);
+    /// Leave the directory as process `incarnation` (404 means already gone, which is fine).
+    pub async fn deregister(
+        &self,
+        shard_id: &str,
+        incarnation: i64,
+        timeout: Duration,
+    ) -> Result<(), SidecarError> {
+        let url = format!(
+            "{}/internal/v1/shards/{shard_id}?incarnation={incarnation}",
+            self.base
+        );
         let resp = self
             .http
             .delete(url)

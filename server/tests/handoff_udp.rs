@@ -117,6 +117,19 @@ fn travel_between_two_shards_hands_the_player_off_and_back() {
     let mut b = shard(&stack, "shard-b", &["riverside"]);
     assert!(hosts(&a, "meadow") && !hosts(&a, "riverside"));
     assert!(hosts(&b, "riverside"));
+    // shard-a learns at its next heartbeat that riverside is hosted (until then a journey
+    // there is refused as unreachable).
+    step_all(
+        &mut [&mut a, &mut b],
+        &mut [],
+        Duration::from_secs(10),
+        "riverside live",
+        |s, _| {
+            s[0].world()
+                .resource::<Hosting>()
+                .is_live(&ZoneId::new("riverside"))
+        },
+    );
     let seed = ItemId::new("radish_seed");
     let (mut c, before) = arrive_and_buy(&stack, &mut a, &mut b, "walker", &seed, 3);
     let account = c.farm().unwrap().0.account;
@@ -214,6 +227,34 @@ fn travel_between_two_shards_hands_the_player_off_and_back() {
         (sa.completed, sb.completed, sa.failed + sb.failed),
         (1, 1, 0)
     );
+    // shard-b leaves: riverside has no host, and a journey there is refused at once, with
+    // nothing saved, instead of stranding the player.
+    b.world().resource::<ShutdownSignal>().request();
+    step_all(
+        &mut [&mut a, &mut b],
+        &mut [&mut c],
+        Duration::from_secs(10),
+        "riverside unhosted",
+        |s, _| {
+            !s[0]
+                .world()
+                .resource::<Hosting>()
+                .is_live(&ZoneId::new("riverside"))
+        },
+    );
+    assert_eq!(
+        act(
+            &mut a,
+            &mut c,
+            TravelAction {
+                to: ZoneId::new("riverside")
+            }
+        ),
+        Err(RejectReason::Travel(TravelError::Unreachable(ZoneId::new(
+            "riverside"
+        ))))
+    );
+    assert!(c.is_connected());
     // What the client sees is what is stored, and every holding equals its ledger: nothing
     // lost or duplicated on the way.
     let seen = c.farm().unwrap().2;

@@ -189,6 +189,9 @@ pub struct ShardRegistered {
     /// rest). Players in a zone not listed are handed off to its holder.
     #[serde(default)]
     pub hosted: Vec<ZoneGrant>,
+    /// Every zone some live shard hosts now: a journey elsewhere is refused at once.
+    #[serde(default)]
+    pub live_zones: Vec<ZoneId>,
     /// An operator asked this shard to drain (`POST /v1/admin/shards/{id}/drain`).
     #[serde(default)]
     pub drain: bool,

@@ -28,6 +28,10 @@ pub enum TravelError {
     NotHostedHere(ZoneId),
     #[error("you cannot leave during a duel or while queued for one")]
     Busy,
+    /// No shard hosts the zone right now, or this shard cannot reach the directory to hand
+    /// you over: nothing changed; try again shortly.
+    #[error("zone '{0}' cannot be reached right now; try again shortly")]
+    Unreachable(ZoneId),
 }
 
 /// Check a journey from `from`: the zone to go to.

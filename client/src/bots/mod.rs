@@ -248,7 +248,11 @@ fn bot_thread(
                         bot.brain.reconnected();
                         local.reconnects += 1;
                     }
-                    Err(e) => local.error(format!("{}: connect: {e}", nb.name)),
+                    Err(e) => {
+                        // Still disconnected: the next frame asks for another login.
+                        bot.relogging = false;
+                        local.error(format!("{}: connect: {e}", nb.name));
+                    }
                 }
                 continue;
             }

@@ -240,6 +240,9 @@ impl Brain {
     /// A request was refused: plan again from the board as it is.
     pub fn refused(&mut self) {
         self.seen = None;
+        // A journey the shard refused is not under way.
+        self.journey = None;
+        self.handed_off = false;
     }
 
     /// Note a newly recorded duel result.

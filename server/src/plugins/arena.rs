@@ -15,6 +15,7 @@ use super::clock::GameClock;
 use super::directory::Hosting;
 use super::handoff::{Depart, DepartCause};
 use super::intents::{Answer, Incoming, RequestStats, intake, respond};
+use super::persistence::SidecarHealth;
 use super::player::{Attached, Left, Player};
 use super::shutdown::ShardState;
 use super::{GameContent, Settings, TickSet, now};
@@ -52,7 +53,8 @@ pub struct Queued {
 pub struct ArenaQueue(pub Vec<Queued>);
 
 impl ArenaQueue {
-    fn remove(&mut self, account: AccountId) -> bool {
+    /// Take `account` out of the queue; true if it was there.
+    pub fn remove(&mut self, account: AccountId) -> bool {
         let before = self.0.len();
         self.0.retain(|q| q.account != account);
         self.0.len() != before
@@ -134,6 +136,7 @@ fn travel_requests(
     mut attached: MessageWriter<Attached>,
     mut departs: MessageWriter<Depart>,
     hosting: Res<Hosting>,
+    health: Res<SidecarHealth>,
     settings: Res<Settings>,
 ) {
     for req in incoming.read() {
@@ -145,9 +148,14 @@ fn travel_requests(
                 return Err(TravelError::Busy.into());
             }
             if !hosting.hosts(&to) {
-                // Another shard's zone: a handoff (only with a sidecar to find that shard).
+                // Another shard's zone: a handoff (only with a sidecar to find that shard),
+                // and only when it can go through: a shard hosts the zone and the sidecar is
+                // reachable; otherwise nothing is saved and the player stays.
                 if settings.0.sidecar.is_none() {
                     return Err(TravelError::NotHostedHere(to).into());
+                }
+                if !hosting.is_live(&to) || !health.is_up() {
+                    return Err(TravelError::Unreachable(to).into());
                 }
                 leaves = Some(to);
                 return Ok(());

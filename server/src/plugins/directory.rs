@@ -26,7 +26,7 @@ use bevy::prelude::*;
 use harvest_shared::api::ShardRegistration;
 use harvest_shared::ids::ZoneId;
 use harvest_shared::protocol::PlayerInfo;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tracing::{info, warn};
 
@@ -66,11 +66,19 @@ impl Default for Directory {
 #[derive(Resource, Debug, Default, Clone)]
 pub struct Hosting {
     pub zones: BTreeMap<ZoneId, i64>,
+    /// Every zone some live shard hosts, as of the last heartbeat (a journey to any other is
+    /// refused at once rather than saved and stranded).
+    pub live: BTreeSet<ZoneId>,
 }
 
 impl Hosting {
     pub fn hosts(&self, zone: &ZoneId) -> bool {
         self.zones.contains_key(zone)
+    }
+
+    /// Is `zone` hosted by some live shard (this one included)?
+    pub fn is_live(&self, zone: &ZoneId) -> bool {
+        self.hosts(zone) || self.live.contains(zone)
     }
 }
 
@@ -143,6 +151,7 @@ fn answered(
                     info!(hosted = ?granted, ?lost, "zones hosted here changed");
                     hosting.zones = granted;
                 }
+                hosting.live = reg.live_zones.iter().cloned().collect();
                 // Players in a zone this shard does not host go to its holder. Those who
                 // arrived after this heartbeat was sent are left for the next one: the zone
                 // may have passed to this shard in between (a drain elsewhere).
@@ -166,8 +175,9 @@ fn answered(
     }
 }
 
-fn leave(mut backend: ResMut<Backend>) {
+fn leave(mut backend: ResMut<Backend>, dir: Res<Directory>) {
     backend.submit(Job::Deregister {
+        incarnation: dir.incarnation,
         timeout: Duration::from_secs(3),
     });
 }
@@ -178,6 +188,7 @@ pub(crate) fn plugin(app: &mut App) {
     // Alone, the shard hosts what it offers from the start; with a sidecar, what it is granted.
     let alone = Hosting {
         zones: settings.zones.iter().map(|z| (z.clone(), 1)).collect(),
+        live: settings.zones.iter().cloned().collect(),
     };
     let hosting = if settings.sidecar.is_none() {
         alone

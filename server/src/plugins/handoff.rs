@@ -5,7 +5,8 @@
 //!    lease lost, or a player loaded here in a zone this shard does not offer). The player's
 //!    zone becomes the destination, their last state goes to the save queue with `release`,
 //!    and the entity is marked [`Departing`]: its requests are refused from now on
-//!    (`RejectReason::Departing`), so nothing changes after the save.
+//!    (`RejectReason::Departing`), so nothing changes after the save. A player queued for a
+//!    duel leaves the queue; one in a duel whose zone moved goes when the duel ends.
 //! 2. **Ticket.** Once the sidecar has confirmed that save (the queue no longer holds the
 //!    account), the shard asks for a ticket (`POST /internal/v1/players/{id}/handoff`): a
 //!    connect token to the shard hosting the zone, exactly what `/v1/play` would answer.
@@ -21,13 +22,15 @@
 //! If no shard hosts the zone the ticket is asked again every [`RETRY`] for [`GIVE_UP`]; then
 //! (or at once while draining) the player is let go with a reason, their state saved.
 
-use super::persistence::{Backend, HandoffTicket, Job, SaveQueue};
-use super::player::{Departing, Kick, Player, snapshot};
+use super::arena::ArenaQueue;
+use super::persistence::{Backend, HandoffTicket, Job, SaveQueue, queue_player};
+use super::player::{Departing, Kick, Player};
 use super::shutdown::ShardState;
 use super::{Settings, TickSet, now};
 use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
 use harvest_shared::duel::Decks;
+use harvest_shared::duel::view::{ArenaState, ArenaStatus};
 use harvest_shared::farming::Farm;
 use harvest_shared::ids::ZoneId;
 use harvest_shared::protocol::{KickReason, PlayerInfo};
@@ -74,23 +77,40 @@ pub struct HandoffStats {
 fn start(
     mut commands: Commands,
     mut departs: MessageReader<Depart>,
-    mut players: Query<(&mut Player, &mut PlayerInfo, &Farm, &Decks), Without<Departing>>,
+    mut players: Query<
+        (
+            &mut Player,
+            &mut PlayerInfo,
+            &Farm,
+            &Decks,
+            &mut ArenaStatus,
+        ),
+        Without<Departing>,
+    >,
     mut queue: ResMut<SaveQueue>,
+    mut arena: ResMut<ArenaQueue>,
     mut stats: ResMut<HandoffStats>,
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);
     for d in departs.read() {
-        let Ok((mut p, mut info, farm, decks)) = players.get_mut(d.player) else {
+        let Ok((mut p, mut info, farm, decks, mut status)) = players.get_mut(d.player) else {
             continue; // gone, or already departing
         };
+        match status.state {
+            // A duel is not cut short because its zone moved: the player goes when it ends
+            // (the next heartbeat asks again). A drain cannot wait; travel is refused earlier.
+            ArenaState::InDuel if d.cause == DepartCause::ZoneMoved => continue,
+            ArenaState::Queued { .. } => {
+                arena.remove(p.account);
+                status.state = ArenaState::Idle;
+            }
+            _ => {}
+        }
         if info.zone != d.zone {
             info.zone = d.zone.clone();
         }
-        p.dirty_since = None;
-        p.urgent = false;
-        let ledger = std::mem::take(&mut p.ledger);
-        queue.push(p.account, snapshot(&info, farm, decks), ledger, true);
+        queue_player(&mut queue, &mut p, &info, farm, decks, true);
         commands.entity(d.player).insert(Departing {
             zone: d.zone.clone(),
             since: at,
@@ -164,13 +184,15 @@ fn deliver(
         let Ok((p, mut d)) = departing.get_mut(entity) else {
             continue;
         };
-        let Some(link) = p.link else {
+        // An answer for a departure already settled (given up on) is of no use.
+        let Some(link) = p.link.filter(|_| !d.let_go) else {
             continue;
         };
         let outcome = match result {
             // While draining, this shard may still be the holder for a moment (its leaving
             // and this ask raced): ask again.
             Ok(t) if draining && t.shard_id == settings.0.shard_id => Err(true),
+            Ok(t) if t.zone != d.zone => Err(false),
             Ok(ticket) => Ok(ticket),
             Err(SidecarError::Rejected { status, body }) => {
                 warn!(%account, status, %body, "handoff refused by the sidecar");
@@ -215,11 +237,13 @@ fn deliver(
 
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<Depart>().init_resource::<HandoffStats>();
+    // After every request of the frame is applied (so the journey's save carries them all),
+    // before the save queue hands out this frame's batches.
     app.add_systems(
         Update,
         (start, ask, deliver)
             .chain()
-            .in_set(TickSet::Simulate)
-            .after(super::players::PlayersSet),
+            .in_set(TickSet::Persist)
+            .before(super::persistence::PersistSet),
     );
 }

@@ -16,8 +16,10 @@
 //! [`Attached`] and [`Kick`]; offline tests write the joins themselves.
 
 use super::handoff::{Depart, DepartCause};
-use super::persistence::{Backend, Job, Leased, SaveQueue, SaveRefused, SidecarHealth};
-use super::player::{Attached, Joined, Kick, Left, Player, Session, snapshot};
+use super::persistence::{
+    Backend, Job, Leased, SaveQueue, SaveRefused, SidecarHealth, queue_player,
+};
+use super::player::{Attached, Departing, Joined, Kick, Left, Player, Session};
 use super::shutdown::ShardState;
 use super::{GameContent, Settings, TickSet, now};
 use crate::sidecar_client::SidecarError;
@@ -68,6 +70,8 @@ fn process_joins(
     mut sessions: Query<&mut Session>,
     mut attached: MessageWriter<Attached>,
     mut kicks: MessageWriter<Kick>,
+    departing: Query<&Departing>,
+    mut commands: Commands,
     health: Res<SidecarHealth>,
     state: Res<State<ShardState>>,
     time: Res<Time<Real>>,
@@ -77,6 +81,14 @@ fn process_joins(
         if *state.get() != ShardState::Running {
             refuse(&mut kicks, link, KickReason::ShuttingDown);
             continue;
+        }
+        // A player already handed off (their ticket sent, or let go) is not taken over: the new
+        // session loads afresh, once the journey's save is settled.
+        if let Some(&player) = players.online.get(&account)
+            && departing.get(player).is_ok_and(|d| d.let_go)
+        {
+            players.online.remove(&account);
+            commands.entity(player).despawn();
         }
         if let Some(&player) = players.online.get(&account) {
             let Ok((mut p, info)) = entities.get_mut(player) else {
@@ -271,8 +283,7 @@ fn process_leaves(
         if p.link != Some(link) {
             continue; // another link took this player over
         }
-        let ledger = std::mem::take(&mut p.ledger);
-        queue.push(account, snapshot(info, farm, decks), ledger, true);
+        queue_player(&mut queue, &mut p, info, farm, decks, true);
         players.online.remove(&account);
         commands.entity(entity).despawn();
         info!(%account, "player left");

@@ -123,7 +123,7 @@ fn drive_drain(
     mut drain: ResMut<Drain>,
     queue: Res<SaveQueue>,
     time: Res<Time<Real>>,
-    sessions: Query<(Entity, &Session), Without<Kicking>>,
+    sessions: Query<Entity, (With<Session>, Without<Kicking>)>,
     departing: Query<&Departing>,
     servers: Query<Entity, With<lightyear::prelude::server::Server>>,
     mut kicks: MessageWriter<Kick>,
@@ -148,9 +148,9 @@ fn drive_drain(
                     "drain budget spent with saves unconfirmed"
                 );
             }
-            // Players handed off have their ticket already.
-            let handed = |s: &Session| s.player.is_some_and(|p| departing.contains(p));
-            for (link, _) in sessions.iter().filter(|(_, s)| !handed(s)) {
+            // A link given its ticket is kicking already, or was this frame (its first kick
+            // wins): only the others hear `ShuttingDown`.
+            for link in &sessions {
                 kicks.write(Kick {
                     link,
                     reason: KickReason::ShuttingDown,

@@ -50,6 +50,7 @@ fn frame_end(
     reloads: Option<Res<ContentReloads>>,
     live_duels: Query<(), With<super::duels::LiveDuel>>,
     duel_stats: Option<Res<super::duels::DuelStats>>,
+    handoffs: Res<super::handoff::HandoffStats>,
 ) {
     let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
     s.window.push(ms);
@@ -92,6 +93,9 @@ fn frame_end(
         duels_finished = duel_stats.as_ref().map_or(0, |d| d.finished),
         duels_recorded = duel_stats.as_ref().map_or(0, |d| d.recorded),
         duel_moves = duel_stats.as_ref().map_or(0, |d| d.moves),
+        handoffs_started = handoffs.started,
+        handoffs_completed = handoffs.completed,
+        handoffs_failed = handoffs.failed,
         "tick stats"
     );
     s.last = Some(summary);

@@ -55,14 +55,6 @@ impl Db {
             .await
     }
 
-    pub async fn account_exists(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM accounts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// Is `id` an operator?
     pub async fn is_admin(&self, id: i64) -> Result<bool, sqlx::Error> {
         let row: Option<(String,)> = sqlx::query_as("SELECT role FROM accounts WHERE id = $1")

@@ -195,12 +195,7 @@ impl Db {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        sqlx::query(
-            "DELETE FROM shard_zones WHERE shard_id IN (SELECT shard_id FROM shards WHERE last_seen < $1)",
-        )
-        .bind(shards_before)
-        .execute(&mut *tx)
-        .await?;
+        // Their `shard_zones` rows go with them (ON DELETE CASCADE).
         let shards = sqlx::query("DELETE FROM shards WHERE last_seen < $1")
             .bind(shards_before)
             .execute(&mut *tx)

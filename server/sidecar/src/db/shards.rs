@@ -32,6 +32,8 @@ pub struct ShardEntry {
 pub struct Heartbeat {
     /// The zones it hosts now.
     pub hosted: Vec<ZoneGrant>,
+    /// Every zone some live shard hosts now.
+    pub live_zones: Vec<ZoneId>,
     /// An operator asked it to drain.
     pub drain: bool,
 }
@@ -161,16 +163,21 @@ impl Db {
                     .await?;
             }
         }
-        // A zone it holds but no longer offers goes to another shard.
-        for grant in held_by(&mut tx, &reg.shard_id).await? {
-            if !offered.contains(grant.zone.as_str()) {
-                hand_over(&mut tx, grant.zone.as_str(), &reg.shard_id, now, ttl).await?;
-            }
-        }
-        // An operator's drain request: it takes nothing new, and leaves at once.
-        if drain_requested_at.is_none() {
-            // In a fixed order, so two shards' transactions never wait on each other in a cycle.
-            for zone in &offered {
+        // One pass over every zone it holds or offers, in a fixed order, so two shards'
+        // transactions never wait on each other in a cycle. A zone it holds but no longer
+        // offers goes to another shard; with a drain requested it takes nothing new.
+        let held: BTreeSet<ZoneId> = held_by(&mut tx, &reg.shard_id)
+            .await?
+            .into_iter()
+            .map(|g| g.zone)
+            .collect();
+        let mut zones: BTreeSet<&str> = offered.clone();
+        zones.extend(held.iter().map(|z| z.as_str()));
+        for zone in zones {
+            let holds = held.contains(&ZoneId::new(zone));
+            if !offered.contains(zone) {
+                hand_over(&mut tx, zone, &reg.shard_id, now, ttl).await?;
+            } else if holds || drain_requested_at.is_none() {
                 sqlx::query(
                     "INSERT INTO zone_leases (zone_id, shard_id, epoch, expires_at) VALUES ($1, $2, 1, $3) \
                      ON CONFLICT (zone_id) DO UPDATE SET shard_id = excluded.shard_id, \
@@ -179,7 +186,7 @@ impl Db {
                      WHERE zone_leases.shard_id = excluded.shard_id OR zone_leases.shard_id IS NULL \
                         OR zone_leases.expires_at < $4",
                 )
-                .bind(*zone)
+                .bind(zone)
                 .bind(&reg.shard_id)
                 .bind(now + ttl)
                 .bind(now)
@@ -188,30 +195,54 @@ impl Db {
             }
         }
         let hosted = held_by(&mut tx, &reg.shard_id).await?;
+        let live: Vec<(String,)> = sqlx::query_as(
+            "SELECT z.zone_id FROM zone_leases z JOIN shards s ON s.shard_id = z.shard_id \
+             WHERE z.expires_at >= $1 AND s.last_seen >= $2 AND s.state = 'running' \
+             ORDER BY z.zone_id",
+        )
+        .bind(now)
+        .bind(now - ttl)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Some(Heartbeat {
             hosted,
+            live_zones: live.into_iter().map(|(z,)| ZoneId::new(z)).collect(),
             drain: drain_requested_at.is_some(),
         }))
     }
 
     /// `shard_id` leaves the directory (it is draining): it is marked `draining`, sent no new
     /// players, and each zone it held passes at once to another live shard offering it.
-    /// True if it was registered and running.
+    /// True if it was registered and running (as `incarnation`, when given).
     pub async fn remove_shard(
         &self,
         shard_id: &str,
+        incarnation: Option<i64>,
         now: i64,
         ttl: i64,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        let n = sqlx::query(
-            "UPDATE shards SET state = 'draining' WHERE shard_id = $1 AND state = 'running'",
-        )
-        .bind(shard_id)
+        // With an incarnation, only that process's row: a late call from a process that has
+        // since been restarted must not evict its successor.
+        let n = match incarnation {
+            Some(inc) => sqlx::query(
+                "UPDATE shards SET state = 'draining' WHERE shard_id = $1 AND state = 'running' \
+                 AND incarnation = $2",
+            )
+            .bind(shard_id)
+            .bind(inc),
+            None => sqlx::query(
+                "UPDATE shards SET state = 'draining' WHERE shard_id = $1 AND state = 'running'",
+            )
+            .bind(shard_id),
+        }
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if n == 0 {
+            return Ok(false);
+        }
         sqlx::query("DELETE FROM shard_zones WHERE shard_id = $1")
             .bind(shard_id)
             .execute(&mut *tx)
@@ -233,7 +264,8 @@ impl Db {
         sqlx::query_as(
             "SELECT s.shard_id, s.address, s.content_version FROM zone_leases z \
              JOIN shards s ON s.shard_id = z.shard_id \
-             WHERE z.zone_id = $1 AND z.expires_at >= $2 AND s.last_seen >= $3 AND s.state = 'running'",
+             WHERE z.zone_id = $1 AND z.expires_at >= $2 AND s.last_seen >= $3 AND s.state = 'running' \
+               AND s.drain_requested_at IS NULL",
         )
         .bind(zone.as_str())
         .bind(now)

@@ -46,7 +46,8 @@ fn limit(given: Option<i64>) -> ApiResult<i64> {
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+/// A query string, or 422 naming what is wrong with it.
+pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::validation("query", e.body_text()))
 }

@@ -17,7 +17,8 @@ use crate::db::now_secs;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ShardAuth};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use harvest_shared::api::{
     ErrorBody, HandoffRequest, Lease, LeaseRequest, MAX_LEDGER_PER_SAVE, MAX_SAVES_PER_BATCH,
@@ -93,23 +94,41 @@ pub async fn register_shard(
         ttl_secs: state.cfg.shard_ttl_secs,
         end_sessions,
         hosted: beat.hosted,
+        live_zones: beat.live_zones,
         drain: beat.drain,
     }))
 }
 
+/// `?incarnation=N`: leave only if the registered process is that one.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaveQuery {
+    /// The leaving process's incarnation (from its registration); without it, whichever is
+    /// registered leaves.
+    #[param(minimum = 1)]
+    pub incarnation: Option<i64>,
+}
+
 #[utoipa::path(delete, path = "/internal/v1/shards/{shard_id}", tag = "internal", security(("service" = [])),
-    params(("shard_id" = String, Path)), responses(
-    (status = 204, description = "Removed from the directory: no new players are sent to it"),
+    params(("shard_id" = String, Path), LeaveQuery), responses(
+    (status = 204, description = "Removed from the directory: no new players are sent to it, and its zones pass to other shards offering them"),
     (status = 401, body = ErrorBody),
-    (status = 404, body = ErrorBody, description = "No such shard"),
+    (status = 404, body = ErrorBody, description = "No such running shard (or another incarnation of it is registered)"),
+    (status = 422, body = ErrorBody),
 ))]
 pub async fn deregister_shard(
     State(state): State<AppState>,
     _auth: ShardAuth,
     Path(shard_id): Path<String>,
+    leave: Result<Query<LeaveQuery>, QueryRejection>,
 ) -> ApiResult<StatusCode> {
+    let leave = super::duels::query(leave)?;
     let ttl = state.cfg.shard_ttl_secs as i64;
-    if state.db.remove_shard(&shard_id, now_secs(), ttl).await? {
+    if state
+        .db
+        .remove_shard(&shard_id, leave.incarnation, now_secs(), ttl)
+        .await?
+    {
         tracing::info!(shard = %shard_id, "shard left the directory");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -228,7 +247,7 @@ pub async fn handoff(
             format!("zone '{}' is not in this sidecar's content", req.zone),
         ));
     }
-    if !state.db.account_exists(account_id).await? {
+    if state.db.account_by_id(account_id).await?.is_none() {
         return Err(ApiError::NotFound);
     }
     let stored = state.db.load_state(account_id).await?;

@@ -63,13 +63,36 @@ both_backends!(a_zone_is_hosted_by_one_shard_at_a_time, |app| {
         (p["server_addr"].as_str(), p["shard_id"].as_str()),
         (Some("127.0.0.1:5001"), Some("a"))
     );
+    assert_eq!(a["live_zones"], json!(["arena", "meadow", "riverside"]));
+    // Only the registered process may leave when it names itself: a late call from another
+    // incarnation changes nothing (and a malformed one is refused).
+    let leave_as = |q: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .delete(format!("{}/internal/v1/shards/a?{q}", app.internal_url))
+                .bearer_auth(&app.service_secret)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(leave_as("incarnation=9").await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        leave_as("incarnation=x").await,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (_, p) = play_addr(&app, access).await;
+    assert_eq!(p["shard_id"], "a", "{p}");
     // `a` leaves: meadow passes to `b` at once, with a new epoch; riverside, which nobody
     // else offers, is hosted by nobody.
-    assert_eq!(leave(&app, "a").await, StatusCode::NO_CONTENT);
+    assert_eq!(leave_as("incarnation=1").await, StatusCode::NO_CONTENT);
     let (_, p) = play_addr(&app, access).await;
     assert_eq!(p["shard_id"], "b", "{p}");
     let (_, b) = beat(&app, "b", 2, &["meadow", "arena"]).await;
     assert_eq!(hosted(&b), [("arena".into(), 1), ("meadow".into(), 2)]);
+    assert_eq!(b["live_zones"], json!(["arena", "meadow"]));
     // The incarnation that left cannot come back by a late heartbeat...
     let (s, body) = beat(&app, "a", 1, &["meadow", "riverside"]).await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");

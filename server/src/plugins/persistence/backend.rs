@@ -35,8 +35,8 @@ pub enum Job {
     },
     /// Join or renew the shard directory.
     Heartbeat(ShardRegistration),
-    /// Leave the directory, answering within `timeout`.
-    Deregister { timeout: Duration },
+    /// Leave the directory as process `incarnation`, answering within `timeout`.
+    Deregister { incarnation: i64, timeout: Duration },
     /// Record a finished duel (ratings, record and rewards in one commit).
     RecordMatch(Box<MatchReport>),
     /// A connect token to the shard hosting `zone`, for a player saved and released there.
@@ -160,9 +160,13 @@ impl Backend {
                         end_sessions: vec![],
                         hosted: reg
                             .zones
-                            .into_iter()
-                            .map(|zone| ZoneGrant { zone, epoch: 1 })
+                            .iter()
+                            .map(|zone| ZoneGrant {
+                                zone: zone.clone(),
+                                epoch: 1,
+                            })
                             .collect(),
+                        live_zones: reg.zones,
                         drain: false,
                     })),
                     Job::Handoff { account, .. } => Reply::HandedOff {
@@ -249,11 +253,15 @@ impl Remote {
                     let _ = tx.send(Reply::HandedOff { account, result });
                 });
             }
-            Job::Deregister { timeout } => {
+            Job::Deregister {
+                incarnation,
+                timeout,
+            } => {
                 let (client, tx, id) =
                     (self.client.clone(), replies.clone(), self.shard_id.clone());
                 self.spawn(async move {
-                    let _ = tx.send(Reply::Deregistered(client.deregister(&id, timeout).await));
+                    let result = client.deregister(&id, incarnation, timeout).await;
+                    let _ = tx.send(Reply::Deregistered(result));
                 });
             }
         }

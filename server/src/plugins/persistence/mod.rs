@@ -227,12 +227,12 @@ fn drain_replies(
                 matches.write(MatchRecorded { match_id, result });
             }
             Reply::Heartbeat(result) => {
-                note(
-                    &mut health.others,
-                    &mut log.others,
-                    result.as_ref().map(|_| ()),
-                    at,
-                );
+                // 409: a heartbeat that crossed this shard's own leaving (nothing is wrong).
+                let health_signal = match &result {
+                    Err(SidecarError::Rejected { status: 409, .. }) => Ok(()),
+                    r => r.as_ref().map(|_| ()),
+                };
+                note(&mut health.others, &mut log.others, health_signal, at);
                 heartbeats.write(HeartbeatAnswered(result));
             }
             // A zone with no live shard (503) says nothing about the sidecar's health.
@@ -247,6 +247,23 @@ fn drain_replies(
             },
         }
     }
+}
+
+/// Hand `p`'s state and the ledger entries recorded since its last hand-over to the queue
+/// (`release`: the player leaves this shard; the lease goes with this save). False if this
+/// shard holds no lease for the account.
+pub fn queue_player(
+    queue: &mut SaveQueue,
+    p: &mut Player,
+    info: &PlayerInfo,
+    farm: &Farm,
+    decks: &Decks,
+    release: bool,
+) -> bool {
+    p.dirty_since = None;
+    p.urgent = false;
+    let ledger = std::mem::take(&mut p.ledger);
+    queue.push(p.account, snapshot(info, farm, decks), ledger, release)
 }
 
 /// Write-behind: when the oldest change of any player is `save_interval` old, hand every
@@ -268,10 +285,7 @@ fn collect_changes(
     // is due.
     for (mut p, info, farm, decks) in &mut players {
         if p.dirty_since.is_some() && (due || p.urgent) {
-            p.dirty_since = None;
-            p.urgent = false;
-            let ledger = std::mem::take(&mut p.ledger);
-            queue.push(p.account, snapshot(info, farm, decks), ledger, false);
+            queue_player(&mut queue, &mut p, info, farm, decks, false);
         }
     }
 }
