@@ -22,4 +22,23 @@ echo "ok: docker-compose.yml refuses to start without any one of ${secrets[*]}"
 if grep -rniE '(key|secret|password)["]?:[[:space:]]*["]?[0-9a-f]{16,}' docker-compose.yml deploy/k3s/; then
   echo "FAIL: a literal secret value in the deploy files"; exit 1
 fi
-kubernetes-validate --strict deploy/k3s/*.yaml
+# The kustomization lists every manifest in deploy/k3s and only those, and its secrets file is
+# never committed; then each manifest is validated strictly.
+resources=$(python3 - <<'PY'
+import glob, os, sys, yaml
+k = yaml.safe_load(open("deploy/k3s/kustomization.yaml"))
+assert k.get("kind") == "Kustomization" and k.get("namespace") == "harvest", "kustomization: kind/namespace"
+listed = k["resources"]
+present = sorted(os.path.basename(p) for p in glob.glob("deploy/k3s/*.yaml") if not p.endswith("kustomization.yaml"))
+missing = [r for r in listed if not os.path.exists(os.path.join("deploy/k3s", r))]
+unlisted = [p for p in present if p not in listed]
+if missing or unlisted:
+    sys.exit(f"FAIL: kustomization.yaml lists missing files {missing} / leaves out {unlisted}")
+envs = [e for g in k.get("secretGenerator", []) for e in g.get("envs", [])]
+assert envs == ["secrets.env"], f"the Secret comes from secrets.env, got {envs}"
+print(" ".join(os.path.join("deploy/k3s", r) for r in listed))
+PY
+)
+git check-ignore -q deploy/k3s/secrets.env || { echo "FAIL: deploy/k3s/secrets.env is not git-ignored"; exit 1; }
+kubernetes-validate --strict $resources
+echo "ok: deploy/k3s: kustomization lists every manifest; each passes kubernetes-validate --strict"

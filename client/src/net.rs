@@ -13,8 +13,8 @@ use harvest_shared::api::PlayResponse;
 use harvest_shared::farming::Farm;
 use harvest_shared::inventory::{Collection, Inventory};
 use harvest_shared::protocol::{
-    ActionChannel, ActionNotice, ClientHello, ContentNotice, KickNotice, KickReason, PlayerInfo,
-    ProtocolPlugin,
+    ActionChannel, ActionNotice, AnnouncementNotice, ClientHello, ContentNotice, KickNotice,
+    KickReason, PlayerInfo, ProtocolPlugin,
 };
 use lightyear::connection::ConnectionSystems;
 use lightyear::link::LinkSystems;
@@ -42,7 +42,14 @@ pub struct Inbox {
     pub kicked: Option<KickNotice>,
     /// The shard's content version, when it announced a change (hot reload).
     pub content_version: Option<String>,
+    /// Announcements from the operators not read yet (the last [`MAX_ANNOUNCEMENTS`]).
+    pub announcements: std::collections::VecDeque<AnnouncementNotice>,
+    /// Announcements received since start.
+    pub announcements_received: u64,
 }
+
+/// Announcements kept unread at most.
+pub const MAX_ANNOUNCEMENTS: usize = 16;
 
 /// Traffic and link quality, for reports.
 #[derive(Resource, Default, Debug, Clone, Copy)]
@@ -144,6 +151,7 @@ fn read_messages(
     mut notices: Query<&mut MessageReceiver<ActionNotice>, With<Client>>,
     mut contents: Query<&mut MessageReceiver<ContentNotice>, With<Client>>,
     mut kicks: Query<&mut MessageReceiver<KickNotice>, With<Client>>,
+    mut announced: Query<&mut MessageReceiver<AnnouncementNotice>, With<Client>>,
     mut inbox: ResMut<Inbox>,
     clients: Query<Entity, (With<Client>, With<Connected>)>,
     mut commands: Commands,
@@ -155,6 +163,16 @@ fn read_messages(
         if let Some(c) = r.receive().last() {
             info!(version = %c.version, "the shard's content changed");
             inbox.content_version = Some(c.version);
+        }
+    }
+    for mut r in &mut announced {
+        for a in r.receive() {
+            info!(text = %a.text, "announcement");
+            inbox.announcements_received += 1;
+            if inbox.announcements.len() == MAX_ANNOUNCEMENTS {
+                inbox.announcements.pop_front();
+            }
+            inbox.announcements.push_back(a);
         }
     }
     for mut r in &mut kicks {
@@ -250,8 +268,13 @@ impl NetClient {
     pub fn reconnect(&mut self, token_b64: &str) -> Result<(), NetError> {
         let next = NetClient::connect(token_b64)?;
         self.carried = self.stats();
+        let announcements = self.announcements_received();
         self.app = next.app;
         self.client = next.client;
+        self.app
+            .world_mut()
+            .resource_mut::<Inbox>()
+            .announcements_received = announcements;
         Ok(())
     }
 
@@ -331,6 +354,21 @@ impl NetClient {
 
     pub fn take_notices(&mut self) -> Vec<ActionNotice> {
         std::mem::take(&mut self.app.world_mut().resource_mut::<Inbox>().notices)
+    }
+
+    /// Announcements received since this client started (across reconnects).
+    pub fn announcements_received(&self) -> u64 {
+        self.app.world().resource::<Inbox>().announcements_received
+    }
+
+    /// Take the announcements not read yet, oldest first.
+    pub fn take_announcements(&mut self) -> Vec<AnnouncementNotice> {
+        self.app
+            .world_mut()
+            .resource_mut::<Inbox>()
+            .announcements
+            .drain(..)
+            .collect()
     }
 
     pub fn kicked(&self) -> Option<KickNotice> {

@@ -43,8 +43,24 @@ pub struct ShardConfig {
     #[arg(long, env = "HARVEST_SHARD_ID", default_value = "shard-0")]
     pub shard_id: String,
     /// Zones this shard hosts, comma-separated (default: every zone in the content).
-    #[arg(long, env = "HARVEST_ZONES", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "HARVEST_ZONES",
+        value_delimiter = ',',
+        conflicts_with = "zones_by_ordinal"
+    )]
     pub zones: Vec<String>,
+    /// Zones by StatefulSet ordinal: groups separated by ';', zones in a group by ',', e.g.
+    /// `meadow,arena;riverside`. The ordinal is the number ending --shard-id (`shard-1` → 1);
+    /// ordinal N offers group N mod the number of groups, so replicas past the last group are
+    /// standbys for the zones of the first ones.
+    #[arg(long, env = "HARVEST_ZONES_BY_ORDINAL")]
+    pub zones_by_ordinal: Option<String>,
+    /// NATS server for the cross-shard bus (events, presence, announcements), e.g.
+    /// nats://nats:4222. Without it, a shard with an in-process sidecar uses an in-process
+    /// bus, and a shard alone publishes nothing.
+    #[arg(long, env = "HARVEST_NATS_URL")]
+    pub nats_url: Option<String>,
     /// Netcode private key (64 hex chars), shared with the sidecar.
     #[arg(long, env = "HARVEST_NETCODE_KEY", hide_env_values = true)]
     pub netcode_key: Option<String>,
@@ -122,6 +138,18 @@ pub struct RequestLimits {
     pub flood_kick_after: f32,
 }
 
+/// Which bus the shard publishes on.
+#[derive(Clone, Debug, Default)]
+pub enum BusSetting {
+    /// None: events are not published (benches, most tests, a shard run alone).
+    #[default]
+    None,
+    /// NATS at this URL.
+    Nats(String),
+    /// The in-process bus shared with an in-process sidecar.
+    Local(harvest_ops::bus::Bus),
+}
+
 /// Everything the shard needs, validated.
 #[derive(Clone)]
 pub struct ShardSettings {
@@ -153,6 +181,7 @@ pub struct ShardSettings {
     pub udp_buffer_bytes: usize,
     /// Open the UDP socket and run lightyear (off for benches and offline tests).
     pub network: bool,
+    pub bus: BusSetting,
 }
 
 impl RequestLimits {
@@ -205,8 +234,36 @@ impl ShardSettings {
             replication_interval: Duration::from_millis(100),
             udp_buffer_bytes: 0,
             network: true,
+            bus: BusSetting::None,
         }
     }
+}
+
+/// The zones `--zones-by-ordinal` gives the shard named `shard_id` (see the flag).
+pub fn zones_by_ordinal(map: &str, shard_id: &str) -> anyhow::Result<Vec<ZoneId>> {
+    let groups: Vec<Vec<ZoneId>> = map
+        .split(';')
+        .map(|g| {
+            g.split(',')
+                .map(str::trim)
+                .filter(|z| !z.is_empty())
+                .map(ZoneId::new)
+                .collect()
+        })
+        .collect();
+    if groups.iter().any(Vec::is_empty) {
+        bail!(
+            "--zones-by-ordinal has an empty group: '{map}' (groups are separated by ';', zones by ',')"
+        );
+    }
+    let digits = shard_id
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap_or("");
+    let ordinal: usize = digits.parse().map_err(|_| {
+        anyhow::anyhow!("--zones-by-ordinal needs a --shard-id ending in its ordinal (like shard-0), got '{shard_id}'")
+    })?;
+    Ok(groups[ordinal % groups.len()].clone())
 }
 
 /// Is `id` a valid shard id (the sidecar checks the same)?
@@ -271,10 +328,10 @@ impl ShardConfig {
         }
         let content = Content::load(&self.content_dir)
             .with_context(|| format!("loading content from {}", self.content_dir.display()))?;
-        let zones: Vec<ZoneId> = if self.zones.is_empty() {
-            content.zones.keys().cloned().collect()
-        } else {
-            self.zones.iter().map(|z| ZoneId::new(z.trim())).collect()
+        let zones: Vec<ZoneId> = match &self.zones_by_ordinal {
+            Some(map) => zones_by_ordinal(map, &self.shard_id)?,
+            None if self.zones.is_empty() => content.zones.keys().cloned().collect(),
+            None => self.zones.iter().map(|z| ZoneId::new(z.trim())).collect(),
         };
         if let Some(z) = zones.iter().find(|z| content.zone(z).is_none()) {
             bail!(
@@ -282,6 +339,13 @@ impl ShardConfig {
                 self.content_dir.display()
             );
         }
+        let bus = match &self.nats_url {
+            Some(url) if url.starts_with("nats://") || url.starts_with("tls://") => {
+                BusSetting::Nats(url.clone())
+            }
+            Some(url) => bail!("--nats-url must start with nats:// or tls://, got '{url}'"),
+            None => BusSetting::None,
+        };
         if let Some(ca) = &self.sidecar_ca_cert {
             harvest_ops::tls::ca_certificates(ca).context("--sidecar-ca-cert")?;
         }
@@ -331,6 +395,34 @@ impl ShardConfig {
             replication_interval: Duration::from_millis(self.replication_interval_ms),
             udp_buffer_bytes: self.udp_buffer_bytes,
             network: true,
+            bus,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zones_by_ordinal;
+    use harvest_shared::ids::ZoneId;
+
+    #[test]
+    fn ordinals_pick_their_group_and_wrap_round_as_standbys() {
+        let map = "meadow, arena;riverside";
+        let z = |s: &[&str]| s.iter().map(|z| ZoneId::new(*z)).collect::<Vec<_>>();
+        assert_eq!(
+            zones_by_ordinal(map, "shard-0").unwrap(),
+            z(&["meadow", "arena"])
+        );
+        assert_eq!(zones_by_ordinal(map, "shard-1").unwrap(), z(&["riverside"]));
+        assert_eq!(
+            zones_by_ordinal(map, "harvest-shard-2").unwrap(),
+            z(&["meadow", "arena"])
+        );
+        let no_ordinal = zones_by_ordinal(map, "shard").unwrap_err().to_string();
+        assert!(no_ordinal.contains("ordinal"), "{no_ordinal}");
+        let empty = zones_by_ordinal("meadow;;riverside", "shard-0")
+            .unwrap_err()
+            .to_string();
+        assert!(empty.contains("empty group"), "{empty}");
     }
 }

@@ -236,7 +236,11 @@ mod embedded {
         pub internal_url: String,
     }
 
-    pub fn start(cli: &Cli, rt: &tokio::runtime::Runtime) -> anyhow::Result<Embedded> {
+    pub fn start(
+        cli: &Cli,
+        rt: &tokio::runtime::Runtime,
+        bus: Option<harvest_ops::bus::Bus>,
+    ) -> anyhow::Result<Embedded> {
         let mut cfg = harvest_sidecar::SidecarConfig::for_data_dir(&cli.shard.data_dir);
         cfg.bind = cli.http_bind;
         // Internal routes on a loopback port of their own: never reachable from outside.
@@ -247,6 +251,9 @@ mod embedded {
         cfg.netcode_key_file = cli.shard.netcode_key_file.clone();
         cfg.service_secret = cli.shard.service_secret.clone();
         cfg.service_secret_file = cli.shard.service_secret_file.clone();
+        // One bus for both halves: NATS when given, else in process.
+        cfg.nats_url = cli.shard.nats_url.clone();
+        cfg.bus = bus;
         let sidecar = rt
             .block_on(harvest_sidecar::Sidecar::start(&cfg))
             .context("starting the in-process sidecar")?;
@@ -274,7 +281,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(url) => (url.clone(), url.clone()),
         #[cfg(feature = "embedded-sidecar")]
         None => {
-            let e = embedded::start(&cli, &runtime)?;
+            let local = match settings.bus {
+                harvest_server::config::BusSetting::None => {
+                    let bus = harvest_ops::bus::Bus::local();
+                    settings.bus = harvest_server::config::BusSetting::Local(bus.clone());
+                    Some(bus)
+                }
+                _ => None,
+            };
+            let e = embedded::start(&cli, &runtime, local)?;
             let urls = (e.public_url.clone(), e.internal_url.clone());
             embedded = Some(e);
             urls

@@ -7,23 +7,11 @@ mod common;
 
 use common::*;
 use harvest_client::bots::{self, Scenario, SwarmConfig};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 fn spawn_shard(stack: &Stack, data: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_harvest-server"))
-        .args(["--udp-bind", "127.0.0.1:0", "--shard-id", "crash-0"])
-        .arg("--sidecar-url")
-        .arg(&stack.internal_url)
-        .arg("--netcode-key")
-        .arg(hex::encode(stack.netcode_key))
-        .arg("--service-secret")
-        .arg(hex::encode(stack.service_secret))
-        .arg("--content-dir")
-        .arg(content_dir())
-        .arg("--data-dir")
-        .arg(data)
-        .stdout(Stdio::null())
+    shard_process(stack, data, "crash-0")
         .stderr(Stdio::null())
         .spawn()
         .expect("harvest-server starts")

@@ -248,6 +248,41 @@ pub struct ShardsView {
     pub zones: Vec<ZoneView>,
 }
 
+/// `GET /v1/presence`: who is online where, from the shards' bus events (every sidecar
+/// replica keeps it in memory; a shard silent for 20 s is forgotten).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PresenceView {
+    /// Players online on every shard.
+    pub online: u64,
+    pub shards: Vec<ShardPresence>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ShardPresence {
+    pub shard_id: String,
+    pub players: u64,
+    /// Players per zone on this shard.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    pub zones: std::collections::BTreeMap<ZoneId, u64>,
+}
+
+/// `GET /v1/presence/{username}`: is this player online, and where.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PlayerPresence {
+    pub online: bool,
+    pub shard_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub zone: Option<ZoneId>,
+}
+
+/// `POST /v1/admin/announce`: a message to every connected player, on every shard.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceRequest {
+    /// 1 to 500 bytes of text.
+    pub text: String,
+}
+
 // ---- internal: ownership leases and compare-and-swap saves ----
 //
 // A shard that loads an account takes its lease: the sidecar records the shard as the owner
@@ -630,7 +665,7 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
 /// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0006;
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0007;
 
 #[cfg(test)]
 mod tests {

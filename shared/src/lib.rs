@@ -17,6 +17,7 @@
 //! | [`travel`]   | moving between zones (`TravelAction`)                               |
 //! | [`state`]    | the persisted shape of a player (`PlayerState`)                      |
 //! | [`api`]      | HTTP DTOs shared by sidecar, shard and client                        |
+//! | [`events`]   | what travels on the cross-shard bus: events, announcements, presence |
 //! | [`testing`]  | a small content fixture for tests and benches                        |
 //! | [`procstat`] | CPU and memory of this process, for reports                          |
 //! | `protocol`   | the lightyear protocol (feature `net`; the sidecar builds without it) |
@@ -30,6 +31,7 @@ pub mod api;
 pub mod content;
 pub mod crafting;
 pub mod duel;
+pub mod events;
 pub mod farming;
 pub mod ids;
 pub mod inventory;

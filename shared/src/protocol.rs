@@ -86,6 +86,26 @@ pub enum RejectReason {
     SavePending,
 }
 
+impl RejectReason {
+    /// A short, fixed name for the kind of refusal (a metrics label).
+    pub fn label(&self) -> &'static str {
+        match self {
+            RejectReason::Farm(_) => "farm",
+            RejectReason::Market(_) => "market",
+            RejectReason::Craft(_) => "craft",
+            RejectReason::Deck(_) => "deck",
+            RejectReason::Travel(_) => "travel",
+            RejectReason::Arena(_) => "arena",
+            RejectReason::Duel(_) => "duel",
+            RejectReason::NotInDuel => "not_in_duel",
+            RejectReason::NotReady => "not_ready",
+            RejectReason::Departing => "departing",
+            RejectReason::RateLimited => "rate_limited",
+            RejectReason::SavePending => "save_pending",
+        }
+    }
+}
+
 /// The answer to one request, matched by `request_id`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ActionNotice {
@@ -141,6 +161,15 @@ pub struct ContentNotice {
     pub version: String,
 }
 
+/// A message from the operators to every connected player (sent through the bus to every
+/// shard: `POST /v1/admin/announce`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnouncementNotice {
+    pub text: String,
+    /// Unix time in milliseconds when the operators sent it.
+    pub at_ms: u64,
+}
+
 /// Who this replicated farm belongs to, and where it is.
 #[derive(Component, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlayerInfo {
@@ -180,6 +209,8 @@ impl Plugin for ProtocolPlugin {
         app.register_message::<ClientHello>()
             .add_direction(NetworkDirection::ClientToServer);
         app.register_message::<ContentNotice>()
+            .add_direction(NetworkDirection::ServerToClient);
+        app.register_message::<AnnouncementNotice>()
             .add_direction(NetworkDirection::ServerToClient);
 
         app.component::<PlayerInfo>().replicate();

@@ -372,6 +372,9 @@ fn bot_thread(
             local.bytes_out += stats.bytes_out;
             local.rtt_ms.push(stats.rtt.as_secs_f64() * 1e3);
         }
+        let heard = bot.client.announcements_received();
+        local.announcements += heard;
+        local.bots_announced += u64::from(heard > 0);
         local.handoffs_ms.extend(&bot.brain.handoffs_ms);
         local.room_changes_ms.extend(&bot.brain.room_changes_ms);
         for (k, n) in &bot.brain.duel_results {

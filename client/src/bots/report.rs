@@ -33,6 +33,8 @@ pub(crate) struct Collector {
     pub room_changes_ms: Vec<f64>,
     /// New logins after a connection was lost (not a handoff).
     pub reconnects: u64,
+    pub announcements: u64,
+    pub bots_announced: u64,
 }
 
 /// One recorded duel as one of its bots saw it.
@@ -73,6 +75,8 @@ impl Collector {
         self.handoffs_ms.extend(o.handoffs_ms);
         self.room_changes_ms.extend(o.room_changes_ms);
         self.reconnects += o.reconnects;
+        self.announcements += o.announcements;
+        self.bots_announced += o.bots_announced;
         for (bot, kinds) in o.acknowledged {
             let mine = self.acknowledged.entry(bot).or_default();
             for (k, n) in kinds {
@@ -168,6 +172,10 @@ pub struct Report {
     pub room_change_ms_p99: f64,
     /// Logins again after a connection was lost without a ticket (a shard died or drained).
     pub reconnects: u64,
+    /// Operators' announcements received, by all bots together, and how many bots received
+    /// at least one (`POST /v1/admin/announce` reaches every connected player on every shard).
+    pub announcements: u64,
+    pub bots_announced: u64,
     pub machine: Machine,
 }
 
@@ -241,6 +249,8 @@ impl Report {
             room_change_ms_p50: r50,
             room_change_ms_p99: r99,
             reconnects: c.reconnects,
+            announcements: c.announcements,
+            bots_announced: c.bots_announced,
             machine: Machine::this(),
         }
     }

@@ -483,6 +483,14 @@ fn notices(world: &mut World) {
             Err(e) => format!("Refused: {e}"),
         };
     }
+    let announced: Vec<_> = world
+        .resource_mut::<Inbox>()
+        .announcements
+        .drain(..)
+        .collect();
+    if let Some(a) = announced.last() {
+        world.resource_mut::<FarmUi>().status = format!("Announcement: {}", a.text);
+    }
     let mut q = world.query_filtered::<Entity, (With<Client>, With<Connected>)>();
     if q.iter(world).next().is_none() {
         let kicked = world.resource::<Inbox>().kicked.clone();

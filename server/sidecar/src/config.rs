@@ -174,6 +174,17 @@ pub struct SidecarConfig {
     /// How often expired sessions, used refresh tokens and dead shard rows are pruned.
     #[arg(long, env = "HARVEST_PRUNE_INTERVAL_SECS", default_value_t = 300)]
     pub prune_interval_secs: u64,
+
+    /// NATS server of the cross-shard bus (e.g. nats://nats:4222): presence
+    /// (`/v1/presence`) is kept from the shards' events, and `/v1/admin/announce` publishes
+    /// there. Without it those routes answer 503 `bus_unavailable`. Retried in the background
+    /// while unreachable.
+    #[arg(long, env = "HARVEST_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// An in-process bus instead of NATS (the all-in-one `harvest-server` shares one with its
+    /// shard).
+    #[arg(skip)]
+    pub bus: Option<harvest_ops::bus::Bus>,
 }
 
 impl SidecarConfig {
@@ -317,6 +328,11 @@ impl Resolved {
                     })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some(url) = &c.nats_url
+            && !(url.starts_with("nats://") || url.starts_with("tls://"))
+        {
+            anyhow::bail!("--nats-url must start with nats:// or tls://, got '{url}'");
+        }
         let content = Content::load(&c.content_dir).with_context(|| {
             format!(
                 "loading content from {} (--content-dir)",

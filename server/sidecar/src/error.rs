@@ -41,6 +41,8 @@ pub enum ApiError {
     Timeout,
     #[error("database is unreachable")]
     NotReady,
+    #[error("the cross-shard bus is not connected (no --nats-url, or NATS is unreachable)")]
+    BusUnavailable,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -73,6 +75,7 @@ impl ApiError {
             Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            BusUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -110,7 +113,7 @@ impl IntoResponse for ApiError {
         let retry_after = match self {
             ApiError::RateLimited { retry_after_secs } => Some(retry_after_secs.max(1)),
             ApiError::Busy => Some(1),
-            ApiError::NoShard(_) | ApiError::NotReady => Some(5),
+            ApiError::NoShard(_) | ApiError::NotReady | ApiError::BusUnavailable => Some(5),
             _ => None,
         };
         if let Some(secs) = retry_after {

@@ -17,6 +17,7 @@
 //! | [`db`]        | the SQLite / PostgreSQL pool, migrations and one module per table area |
 //! | [`routes`]    | one module per route area; public and internal routers; OpenAPI       |
 //! | [`serve`]     | listeners: header-read timeouts, TLS, graceful stop                   |
+//! | [`presence`]  | who is online where, kept from the shards' events on the bus (NATS)   |
 //!
 //! [`Sidecar::start`] binds and serves; tests, `harvest-sidecar` and the all-in-one
 //! `harvest-server` all go through it. Secrets and logging come from `harvest_ops`. This crate
@@ -28,11 +29,13 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod net;
+pub mod presence;
 pub mod routes;
 pub mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use config::SidecarConfig;
 
@@ -44,6 +47,9 @@ pub struct AppState {
     pub hasher: auth::password::Hasher,
     pub tokens: Arc<auth::tokens::TokenKeys>,
     pub limits: Arc<auth::limits::Limits>,
+    /// The cross-shard bus, once connected (never, without `--nats-url` or an in-process bus).
+    pub bus: Arc<std::sync::OnceLock<harvest_ops::bus::Bus>>,
+    pub presence: Arc<presence::Presence>,
 }
 
 impl AppState {
@@ -57,8 +63,42 @@ impl AppState {
             tokens: Arc::new(auth::tokens::TokenKeys::new(&resolved.jwt_secret)),
             limits: Arc::new(auth::limits::Limits::new(&resolved.limits)),
             cfg: Arc::new(resolved),
+            bus: Arc::new(std::sync::OnceLock::new()),
+            presence: Arc::new(presence::Presence::default()),
         })
     }
+}
+
+/// Connects to the bus (retrying while NATS is unreachable), then follows presence on it.
+fn spawn_bus(cfg: &SidecarConfig, state: &AppState) -> tokio::task::JoinHandle<()> {
+    let local = cfg.bus.clone();
+    let url = cfg.nats_url.clone();
+    let slot = state.bus.clone();
+    let presence = state.presence.clone();
+    tokio::spawn(async move {
+        let bus = match (local, url) {
+            (_, Some(url)) => loop {
+                match harvest_ops::bus::Bus::nats(&url, "harvest-sidecar", Duration::from_secs(3))
+                    .await
+                {
+                    Ok(bus) => {
+                        tracing::info!(%url, "bus: connected to NATS");
+                        break bus;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "bus: NATS unreachable; retrying");
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
+                }
+            },
+            (Some(local), None) => local,
+            (None, None) => return,
+        };
+        let _ = slot.set(bus.clone());
+        if let Err(e) = presence.follow(bus).await {
+            tracing::error!(error = %format!("{e:#}"), "bus: presence stopped");
+        }
+    })
 }
 
 /// A running sidecar: its bound addresses and a handle to stop it.
@@ -110,9 +150,11 @@ impl Sidecar {
             None => addr,
         };
         listeners.insert(0, public);
+        harvest_ops::metrics::install();
         let background = vec![
             auth::limits::spawn_housekeeping(state.limits.clone()),
             db::spawn_pruner(state.db.clone(), state.cfg.clone()),
+            spawn_bus(cfg, &state),
         ];
         tracing::info!(%addr, %internal_addr, tls = tls.is_some(), database = %state.db.backend(), "sidecar listening");
         Ok(Sidecar {

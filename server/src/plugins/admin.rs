@@ -1,4 +1,5 @@
-//! `/healthz` and `/readyz` on `--admin-bind`, for Kubernetes probes and operators.
+//! `/healthz`, `/readyz` and `/metrics` on `--admin-bind`, for Kubernetes probes, Prometheus
+//! and operators.
 //!
 //! - `/healthz`: 200 while the tick loop runs (503 once it has not ticked for
 //!   [`STALL_AFTER`]: the process is alive but stuck).
@@ -6,8 +7,19 @@
 //!   sidecar reachable and accepting its requests. Otherwise 503 with the reasons, e.g. a
 //!   wrong service secret shows as `sidecar rejects this shard's requests (saves, 401)`.
 //!
-//! Both answer JSON, and include the counts an operator looks at first. The server runs on a
-//! thread of its own and only reads a snapshot the tick refreshes each frame.
+//! - `/metrics`: Prometheus text (`harvest_ops::metrics`). The shard's series:
+//!   `harvest_shard_players` (the HPA's players-per-shard metric), `_players_loading`,
+//!   `_saves_owed`, `_duels_live`, `_ready`; `harvest_shard_tick_seconds` (histogram of frame
+//!   durations); `_bytes_received_total` and `_bytes_sent_total` (authenticated clients'
+//!   packets); `_saves_total{outcome=confirmed|duplicate|refused}` and
+//!   `_save_batches_failed_total`; `_handoffs_total{outcome=started|completed|failed}` and
+//!   `harvest_shard_handoff_seconds` (start to ticket); `_intents_rejected_total{reason}` and
+//!   `_intents_dropped_total` (over the rate limit); `_bus_events_total{event}`,
+//!   `_bus_dropped_total` and `_bus_connected`.
+//!
+//! `/healthz` and `/readyz` answer JSON, and include the counts an operator looks at first.
+//! The server runs on a thread of its own and only reads a snapshot the tick refreshes each
+//! frame (the metrics recorder is lock-free and shared).
 
 use super::persistence::{SaveQueue, SidecarHealth};
 use super::players::Players;
@@ -60,6 +72,9 @@ fn refresh(
     queue: Res<SaveQueue>,
     bound: Option<Res<super::transport::BoundAddr>>,
     settings: Res<Settings>,
+    handoffs: Res<super::handoff::HandoffStats>,
+    requests: Res<super::intents::RequestStats>,
+    duels: Query<(), With<super::duels::LiveDuel>>,
 ) {
     let mut reasons = Vec::new();
     if settings.0.network && bound.is_none_or(|b| b.0.is_none()) {
@@ -78,10 +93,44 @@ fn refresh(
         saves_owed: queue.len(),
         saves_refused: queue.counters.refused,
     };
+    export_metrics(&status, &queue, &handoffs, &requests, duels.iter().len());
     if let Ok(mut slot) = admin.status.write() {
         slot.0 = status;
         slot.1 = Instant::now();
     }
+}
+
+/// The gauges and counters the tick keeps, copied into the metrics recorder each frame.
+fn export_metrics(
+    status: &Status,
+    queue: &SaveQueue,
+    handoffs: &super::handoff::HandoffStats,
+    requests: &super::intents::RequestStats,
+    duels_live: usize,
+) {
+    use metrics::{counter, gauge};
+    gauge!("harvest_shard_players").set(status.players_online as f64);
+    gauge!("harvest_shard_players_loading").set(status.players_loading as f64);
+    gauge!("harvest_shard_saves_owed").set(status.saves_owed as f64);
+    gauge!("harvest_shard_duels_live").set(duels_live as f64);
+    gauge!("harvest_shard_ready").set(if status.ready { 1.0 } else { 0.0 });
+    let c = &queue.counters;
+    for (outcome, n) in [
+        ("confirmed", c.confirmed),
+        ("duplicate", c.duplicates),
+        ("refused", c.refused),
+    ] {
+        counter!("harvest_shard_saves_total", "outcome" => outcome).absolute(n);
+    }
+    counter!("harvest_shard_save_batches_failed_total").absolute(c.batches_failed);
+    for (outcome, n) in [
+        ("started", handoffs.started),
+        ("completed", handoffs.completed),
+        ("failed", handoffs.failed),
+    ] {
+        counter!("harvest_shard_handoffs_total", "outcome" => outcome).absolute(n);
+    }
+    counter!("harvest_shard_intents_dropped_total").absolute(requests.dropped);
 }
 
 async fn serve(listener: std::net::TcpListener, status: Arc<RwLock<(Status, Instant)>>) {
@@ -107,6 +156,18 @@ async fn serve(listener: std::net::TcpListener, status: Arc<RwLock<(Status, Inst
             }),
         )
         .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        harvest_ops::metrics::CONTENT_TYPE,
+                    )],
+                    harvest_ops::metrics::render(),
+                )
+            }),
+        )
+        .route(
             "/readyz",
             get(move || {
                 let status = ready.clone();
@@ -127,7 +188,7 @@ async fn serve(listener: std::net::TcpListener, status: Arc<RwLock<(Status, Inst
     let addr = listener.local_addr().ok();
     match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => {
-            info!(?addr, "admin probes listening (/healthz, /readyz)");
+            info!(?addr, "admin listening (/healthz, /readyz, /metrics)");
             if let Err(e) = axum::serve(listener, app).await {
                 error!(error = %e, "admin listener failed");
             }
@@ -150,6 +211,7 @@ pub(crate) fn plugin(app: &mut App) {
     app.insert_resource(AdminStatus {
         status: status.clone(),
     });
+    harvest_ops::metrics::install();
     app.add_systems(Update, refresh.in_set(TickSet::Send));
     let Some(addr) = app.world().resource::<Settings>().0.admin_bind else {
         return;

@@ -21,6 +21,7 @@
 //!   (4xx) is logged and never retried.
 
 use super::arena::MatchFound;
+use super::bus::Publish;
 use super::clock::GameClock;
 use super::intents::{Answer, Incoming, RequestStats, intake, respond};
 use super::persistence::{Backend, Job, MatchRecorded};
@@ -36,7 +37,10 @@ use harvest_shared::duel::rating::Rating;
 use harvest_shared::duel::view::{
     ArenaState, ArenaStatus, DuelBoard, DuelResult, DuelSeat, Result3,
 };
-use harvest_shared::duel::{Duel, DuelAction, DuelError, DuelEvent, LogEntry, Side, deck_hash};
+use harvest_shared::duel::{
+    Duel, DuelAction, DuelError, DuelEvent, LogEntry, Outcome, Side, deck_hash,
+};
+use harvest_shared::events::EventKind;
 use harvest_shared::ids::{AccountId, CardId};
 use harvest_shared::inventory::{self, Inventory};
 use harvest_shared::ledger::Delta;
@@ -183,6 +187,7 @@ fn start_duels(
     content: Res<GameContent>,
     settings: Res<Settings>,
     clock: Res<GameClock>,
+    mut publish: MessageWriter<Publish>,
 ) {
     for MatchFound(pair) in found.read() {
         let seed: u64 = rand::random();
@@ -244,6 +249,10 @@ fn start_duels(
         }
         stats.started += 1;
         info!(%match_id, a = %accounts[0], b = %accounts[1], "duel started");
+        publish.write(Publish(EventKind::DuelStarted {
+            match_id,
+            players: accounts,
+        }));
     }
 }
 
@@ -351,6 +360,7 @@ fn run_duels(
     mut backend: ResMut<Backend>,
     settings: Res<Settings>,
     clock: Res<GameClock>,
+    mut publish: MessageWriter<Publish>,
 ) {
     let now = clock.now;
     for (entity, mut live, mut board) in &mut live {
@@ -384,6 +394,17 @@ fn run_duels(
         if live.duel.outcome.is_some() {
             stats.finished += 1;
             info!(match_id = %live.match_id, outcome = ?live.duel.outcome, moves = live.log.len(), "duel over");
+            let players = [live.seats[0].account, live.seats[1].account];
+            publish.write(Publish(EventKind::DuelEnded {
+                match_id: live.match_id.clone(),
+                players,
+                winner: match live.duel.outcome {
+                    Some(Outcome::Won(Side::A)) => Some(players[0]),
+                    Some(Outcome::Won(Side::B)) => Some(players[1]),
+                    _ => None,
+                },
+                moves: u32::try_from(live.log.len()).unwrap_or(u32::MAX),
+            }));
             // The duelists are free at once; their result follows when it is recorded.
             let mut credit = [None, None];
             for (i, seat) in live.seats.iter().enumerate() {

@@ -210,6 +210,7 @@ fn deliver(
                 let ms = at.saturating_sub(d.since).as_secs_f64() * 1e3;
                 info!(%account, to = %ticket.shard_id, zone = %ticket.zone, ms, "handoff: ticket sent");
                 stats.completed += 1;
+                metrics::histogram!("harvest_shard_handoff_seconds").record(ms / 1e3);
                 stats.latencies_ms.push_back(ms);
                 if stats.latencies_ms.len() > 1024 {
                     stats.latencies_ms.pop_front();

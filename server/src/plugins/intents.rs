@@ -197,10 +197,13 @@ pub fn respond(
     request_id: u32,
     result: Result<(), RejectReason>,
 ) {
-    if result.is_ok() {
-        stats.accepted += 1;
-    } else {
-        stats.rejected += 1;
+    match &result {
+        Ok(()) => stats.accepted += 1,
+        Err(reason) => {
+            stats.rejected += 1;
+            metrics::counter!("harvest_shard_intents_rejected_total", "reason" => reason.label())
+                .increment(1);
+        }
     }
     answers.write(Answer {
         link,

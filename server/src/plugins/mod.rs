@@ -20,7 +20,8 @@
 //! | [`sessions`]    | authenticated links ↔ accounts, kicks                                 |
 //! | [`replication`] | each farm replicated to its owner only, paused when idle             |
 //! | [`shutdown`]    | [`ShardState`]: SIGTERM → save, confirm, kick, stop, exit code        |
-//! | [`admin`]       | `/healthz` and `/readyz` on `--admin-bind`                            |
+//! | [`bus`]         | events, presence and announcements on the cross-shard bus (NATS)     |
+//! | [`admin`]       | `/healthz`, `/readyz` and `/metrics` on `--admin-bind`                |
 //! | [`stats`]       | tick duration percentiles, CPU and memory, logged every 10 s          |
 //!
 //! Systems read time from Bevy's `Time<Real>` (never `Instant::now()`), so tests advance time
@@ -28,6 +29,7 @@
 
 pub mod admin;
 pub mod arena;
+pub mod bus;
 pub mod clock;
 pub mod content;
 pub mod directory;
@@ -108,6 +110,7 @@ impl Plugin for ServerPlugin {
         economy::plugin(app);
         arena::plugin(app);
         duels::plugin(app);
+        bus::plugin(app);
         stats::plugin(app);
         admin::plugin(app);
         if self.settings.network {

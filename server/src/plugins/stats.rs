@@ -52,7 +52,9 @@ fn frame_end(
     duel_stats: Option<Res<super::duels::DuelStats>>,
     handoffs: Res<super::handoff::HandoffStats>,
 ) {
-    let ms = s.frame_start.elapsed().as_secs_f64() * 1e3;
+    let secs = s.frame_start.elapsed().as_secs_f64();
+    metrics::histogram!("harvest_shard_tick_seconds").record(secs);
+    let ms = secs * 1e3;
     s.window.push(ms);
     let applied = reloads.map_or(0, |r| r.applied);
     if applied != s.reloads_seen {

@@ -175,7 +175,9 @@ fn meter_packets(
 ) {
     let limits = &settings.0.packets;
     let at = now(&time);
+    let mut bytes = 0usize;
     for (link, mut l, mut budget) in &mut links {
+        bytes += recv_bytes(&mut l);
         if budget.0.is_kicked() {
             l.recv.drain();
             continue;
@@ -192,6 +194,39 @@ fn meter_packets(
             });
         }
     }
+    metrics::counter!("harvest_shard_bytes_received_total").increment(bytes as u64);
+}
+
+/// Bytes waiting in `link`'s receive queue (lightyear offers no peek outside its test
+/// features: the packets are taken out and put back in order).
+fn recv_bytes(link: &mut Mut<Link>) -> usize {
+    let link = link.bypass_change_detection();
+    let mut held = Vec::with_capacity(link.recv.len());
+    while let Some(p) = link.recv.pop() {
+        held.push(p);
+    }
+    let bytes = held.iter().map(|p| p.len()).sum();
+    for p in held {
+        link.recv.push_raw(p);
+    }
+    bytes
+}
+
+/// What the shard sends its authenticated clients this frame, for `/metrics`.
+fn meter_sent(mut links: Query<&mut Link, (With<ClientOf>, With<Connected>)>) {
+    let mut bytes = 0usize;
+    for mut l in &mut links {
+        let l = l.bypass_change_detection();
+        let mut held = Vec::with_capacity(l.send.len());
+        while let Some(p) = l.send.pop() {
+            bytes += p.len();
+            held.push(p);
+        }
+        for p in held {
+            l.send.push(p);
+        }
+    }
+    metrics::counter!("harvest_shard_bytes_sent_total").increment(bytes as u64);
 }
 
 pub(crate) fn plugin(app: &mut App) {
@@ -209,6 +244,12 @@ pub(crate) fn plugin(app: &mut App) {
         meter_packets
             .after(LinkSystems::Receive)
             .before(ConnectionSystems::Receive),
+    );
+    app.add_systems(
+        PostUpdate,
+        meter_sent
+            .after(ConnectionSystems::Send)
+            .before(LinkSystems::Send),
     );
 }
 

@@ -132,6 +132,25 @@ impl Stack {
     }
 }
 
+/// A real `harvest-server` process for this stack's sidecar (shard `id`, dev files in
+/// `data`, UDP on a free loopback port); callers add their flags and spawn it.
+pub fn shard_process(stack: &Stack, data: &std::path::Path, id: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_harvest-server"));
+    cmd.args(["--udp-bind", "127.0.0.1:0", "--shard-id", id])
+        .arg("--sidecar-url")
+        .arg(&stack.internal_url)
+        .arg("--netcode-key")
+        .arg(hex::encode(stack.netcode_key))
+        .arg("--service-secret")
+        .arg(hex::encode(stack.service_secret))
+        .arg("--content-dir")
+        .arg(content_dir())
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(std::process::Stdio::null());
+    cmd
+}
+
 /// The sidecar's test configuration: SQLite in `dir`, internal routes on their own port,
 /// loose rate limits.
 pub fn sidecar_config(

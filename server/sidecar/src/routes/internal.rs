@@ -22,7 +22,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use harvest_shared::api::{
     ErrorBody, HandoffRequest, Lease, LeaseRequest, MAX_LEDGER_PER_SAVE, MAX_SAVES_PER_BATCH,
-    PlayResponse, SaveBatch, SaveBatchResponse, ShardRegistered, ShardRegistration,
+    PlayResponse, SaveBatch, SaveBatchResponse, SaveOutcome, ShardRegistered, ShardRegistration,
 };
 use harvest_shared::ids::AccountId;
 use harvest_shared::inventory::Holdings;
@@ -218,6 +218,17 @@ pub async fn save_states(
         .db
         .save_states(&batch.shard_id, &batch.saves, now_secs())
         .await?;
+    for r in &results {
+        let outcome = match r.outcome {
+            SaveOutcome::Saved => "saved",
+            SaveOutcome::Duplicate => "duplicate",
+            SaveOutcome::StaleEpoch => "stale_epoch",
+            SaveOutcome::StaleVersion => "stale_version",
+            SaveOutcome::UnknownAccount => "unknown_account",
+            SaveOutcome::InvalidLedger => "invalid_ledger",
+        };
+        metrics::counter!("harvest_sidecar_saves_total", "outcome" => outcome).increment(1);
+    }
     let refused = results.iter().filter(|r| !r.outcome.is_confirmed()).count();
     if refused > 0 {
         tracing::info!(shard = %batch.shard_id, refused, batch = results.len(), "saves refused");

@@ -17,6 +17,7 @@ pub mod internal;
 pub mod openapi;
 pub mod play;
 pub mod players;
+pub mod presence;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -56,6 +57,9 @@ fn public_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(duels::matches))
         .routes(routes!(admin::shards))
         .routes(routes!(admin::drain))
+        .routes(routes!(admin::announce))
+        .routes(routes!(presence::presence))
+        .routes(routes!(presence::player_presence))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }
@@ -90,7 +94,7 @@ pub fn routers(state: AppState, separate: bool) -> Routers {
     let public = public.layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     let internal = internal.layer(DefaultBodyLimit::max(INTERNAL_BODY_LIMIT));
     let served = doc.clone();
-    let mut public = public.route(
+    let mut public = public.route("/metrics", axum::routing::get(metrics)).route(
         "/openapi.json",
         axum::routing::get(move || {
             let doc = served.clone();
@@ -101,6 +105,7 @@ pub fn routers(state: AppState, separate: bool) -> Routers {
         public = public.merge(internal.clone());
     }
     let internal = internal
+        .route("/metrics", axum::routing::get(metrics))
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz));
     let public_limit = if separate {
@@ -130,11 +135,53 @@ fn finish(router: Router<AppState>, state: &AppState, body_limit: usize) -> Rout
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state.clone())
+        .layer(middleware::from_fn(count_request))
         .layer(middleware::from_fn_with_state(guard, guard_request))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))
         .layer(TraceLayer::new_for_http())
+}
+
+/// `GET /metrics`: Prometheus text (`harvest_ops::metrics`). The sidecar's series:
+/// `harvest_sidecar_http_requests_total{route,status}` and
+/// `harvest_sidecar_http_request_seconds{route}` (route templates, so the labels are bounded),
+/// `harvest_sidecar_saves_total{outcome}` (shards' saves as the sidecar decided them), and
+/// `harvest_sidecar_players_online` (presence, from the bus). No per-player data.
+async fn metrics() -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            harvest_ops::metrics::CONTENT_TYPE,
+        )],
+        harvest_ops::metrics::render(),
+    )
+}
+
+/// Counts each request by route template and status, and times it.
+async fn count_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    // Standard methods only: a client cannot mint label values.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("harvest_sidecar_http_requests_total", "method" => method, "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("harvest_sidecar_http_request_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    resp
 }
 
 /// Bounds the work in flight, so that slow or greedy clients cannot hold the sidecar:

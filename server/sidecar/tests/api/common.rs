@@ -272,6 +272,15 @@ impl TestApp {
         assert_eq!(s, StatusCode::OK, "{body}");
         body
     }
+
+    /// A new account with the admin role (as `harvest-sidecar admin grant` makes one): its
+    /// access token.
+    pub async fn operator(&self, user: &str) -> String {
+        let tokens = self.user(user).await;
+        let granted = self.sidecar().state.db.set_admin(user, true).await;
+        assert!(granted.unwrap(), "{user} exists");
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
 }
 
 impl Drop for TestApp {

@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod bus;
 mod directory;
 mod duels;
 mod internal;
