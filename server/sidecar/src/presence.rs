@@ -5,8 +5,12 @@
 //!
 //! A shard that stops publishing (it died without `shard_down`) is forgotten after
 //! [`PRESENCE_EXPIRES_SECS`]. A player seen logging in on one shard is removed from any other
-//! (a handoff's logout may arrive after the new shard's login). The maps are bounded: at most
-//! [`MAX_SHARDS`] shards and [`MAX_PLAYERS_PER_SHARD`] players each.
+//! (a handoff's logout may arrive after the new shard's login). `shard_up` starts a shard's
+//! entry afresh (a restart under the same id); after `shard_down`, late snapshots of that
+//! process are ignored. Events and snapshots come through one subscription, so each shard's
+//! are applied in the order it sent them; a snapshot counts only for the shard its subject
+//! names. The maps are bounded: at most [`MAX_SHARDS`] shards and [`MAX_PLAYERS_PER_SHARD`]
+//! players each.
 
 use harvest_ops::bus::Bus;
 use harvest_shared::api::{PlayerPresence, PresenceView, ShardPresence};
@@ -24,12 +28,17 @@ pub const MAX_PLAYERS_PER_SHARD: usize = 100_000;
 #[derive(Default)]
 pub struct Presence {
     shards: RwLock<HashMap<String, Hosted>>,
+    /// Shard processes that said `shard_down` (the last [`MAX_SHARDS`]).
+    gone: RwLock<std::collections::VecDeque<(String, i64)>>,
 }
 
 struct Hosted {
     seen: Instant,
     players: HashMap<AccountId, ZoneId>,
 }
+
+/// How often forgotten shards are dropped and the online gauge refreshed, without reads.
+const HOUSEKEEPING: Duration = Duration::from_secs(5);
 
 impl Presence {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Hosted>> {
@@ -84,8 +93,17 @@ impl Presence {
                     h.players.remove(player);
                 }
             }
-            EventKind::ShardDown { .. } => {
+            EventKind::ShardDown { incarnation } => {
                 map.remove(&event.shard);
+                let mut gone = self.gone.write().unwrap_or_else(|p| p.into_inner());
+                if gone.len() == MAX_SHARDS {
+                    gone.pop_front();
+                }
+                gone.push_back((event.shard.clone(), *incarnation));
+            }
+            EventKind::ShardUp { .. } => {
+                map.remove(&event.shard);
+                Self::hosted(&mut map, &event.shard, now);
             }
             _ => {
                 Self::hosted(&mut map, &event.shard, now);
@@ -94,6 +112,15 @@ impl Presence {
     }
 
     pub fn apply_snapshot(&self, snap: PresenceSnapshot, now: Instant) {
+        let stopped = self
+            .gone
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|(shard, inc)| *shard == snap.shard && *inc == snap.incarnation);
+        if stopped {
+            return;
+        }
         let mut map = self.write();
         if let Some(h) = Self::hosted(&mut map, &snap.shard, now) {
             h.players = snap
@@ -149,25 +176,30 @@ impl Presence {
 
     /// Keeps this presence up to date from `bus` until the bus goes away.
     pub async fn follow(self: std::sync::Arc<Self>, bus: Bus) -> anyhow::Result<()> {
-        let mut events = bus.subscribe(&format!("{EVENTS_PREFIX}.>")).await?;
-        let mut snapshots = bus.subscribe(&format!("{PRESENCE_PREFIX}.*")).await?;
+        // One subscription: each shard's events and snapshots in the order it sent them.
+        let mut all = bus.subscribe("harvest.>").await?;
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        let events = format!("{EVENTS_PREFIX}.");
+        let snapshots = format!("{PRESENCE_PREFIX}.");
         loop {
             tokio::select! {
-                m = events.next() => {
+                m = all.next() => {
                     let Some(m) = m else { return Ok(()) };
-                    match serde_json::from_slice::<Event>(&m.payload) {
-                        Ok(e) => self.apply_event(&e, Instant::now()),
-                        // An event this version does not know: skipped, as documented.
-                        Err(e) => tracing::debug!(subject = %m.subject, error = %e, "presence: event skipped"),
+                    if m.subject.starts_with(&events) {
+                        match serde_json::from_slice::<Event>(&m.payload) {
+                            Ok(e) => self.apply_event(&e, Instant::now()),
+                            // An event this version does not know: skipped, as documented.
+                            Err(e) => tracing::debug!(subject = %m.subject, error = %e, "presence: event skipped"),
+                        }
+                    } else if let Some(shard) = m.subject.strip_prefix(&snapshots) {
+                        match serde_json::from_slice::<PresenceSnapshot>(&m.payload) {
+                            Ok(s) if s.shard == shard => self.apply_snapshot(s, Instant::now()),
+                            Ok(s) => tracing::warn!(subject = %m.subject, claims = %s.shard, "presence: snapshot for another shard ignored"),
+                            Err(e) => tracing::warn!(subject = %m.subject, error = %e, "presence: malformed snapshot"),
+                        }
                     }
                 }
-                m = snapshots.next() => {
-                    let Some(m) = m else { return Ok(()) };
-                    match serde_json::from_slice::<PresenceSnapshot>(&m.payload) {
-                        Ok(s) => self.apply_snapshot(s, Instant::now()),
-                        Err(e) => tracing::warn!(subject = %m.subject, error = %e, "presence: malformed snapshot"),
-                    }
-                }
+                _ = housekeeping.tick() => self.expire(Instant::now()),
             }
             metrics::gauge!("harvest_sidecar_players_online")
                 .set(self.read().values().map(|h| h.players.len()).sum::<usize>() as f64);
@@ -250,6 +282,38 @@ mod tests {
         assert!(p.locate(b, later).is_none());
         p.apply_event(&ev("s0", EventKind::ShardDown { incarnation: 1 }), later);
         assert_eq!(p.view(later).online, 0);
+    }
+
+    #[test]
+    fn a_stopped_process_stays_gone_and_a_restart_starts_afresh() {
+        let p = Presence::default();
+        let t = Instant::now();
+        let snap = |inc, id| PresenceSnapshot {
+            shard: "s0".into(),
+            incarnation: inc,
+            at_ms: 0,
+            players: vec![(AccountId(id), ZoneId::new("meadow"))],
+        };
+        p.apply_snapshot(snap(1, 1), t);
+        p.apply_event(&ev("s0", EventKind::ShardDown { incarnation: 1 }), t);
+        // A snapshot the stopped process sent before it went, arriving late: ignored.
+        p.apply_snapshot(snap(1, 1), t);
+        assert_eq!(p.view(t).online, 0);
+        // The same id restarted: its own players only.
+        p.apply_event(
+            &ev(
+                "s0",
+                EventKind::ShardUp {
+                    incarnation: 2,
+                    address: "x".into(),
+                    zones: vec![],
+                },
+            ),
+            t,
+        );
+        p.apply_snapshot(snap(2, 5), t);
+        assert!(p.locate(AccountId(1), t).is_none());
+        assert!(p.locate(AccountId(5), t).is_some());
     }
 
     #[test]

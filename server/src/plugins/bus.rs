@@ -17,7 +17,7 @@
 //! answers; the game does not depend on it.
 
 use super::arena::MatchFound;
-use super::player::Player;
+use super::player::{Departing, Player};
 use super::shutdown::ShardState;
 use super::transport::{BoundAddr, public_from_bound};
 use super::{Settings, TickSet};
@@ -199,7 +199,8 @@ fn forward(
 fn presence(
     mut link: ResMut<BusLink>,
     mut stats: ResMut<BusStats>,
-    players: Query<&PlayerInfo, With<Player>>,
+    // A departing player is on their way elsewhere: the next shard reports them.
+    players: Query<&PlayerInfo, (With<Player>, Without<Departing>)>,
     dir: Res<super::directory::Directory>,
     settings: Res<Settings>,
     time: Res<Time<Real>>,
@@ -354,7 +355,14 @@ pub(crate) fn plugin(app: &mut App) {
     });
     app.add_systems(
         Update,
-        (watch_players, watch_matches, watch_up, forward, presence)
+        (
+            watch_players,
+            watch_matches,
+            watch_up,
+            forward,
+            // No snapshot once draining: `shard_down` is the last word.
+            presence.run_if(in_state(ShardState::Running)),
+        )
             .chain()
             .in_set(TickSet::Send),
     );

@@ -338,21 +338,30 @@ impl Db {
     }
 
     /// Check every account: the sum of its ledger lines equals its holdings, asset by asset.
+    /// The three reads see one snapshot (a read transaction; REPEATABLE READ on PostgreSQL),
+    /// so saves committing meanwhile, from shards still running, cannot make a false mismatch.
     pub async fn audit(&self) -> Result<AuditReport, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         let sums: Vec<SumRow> = sqlx::query_as(
             "SELECT e.account_id, l.asset_kind, l.asset_id, CAST(SUM(l.delta) AS BIGINT) AS total \
              FROM ledger_lines l JOIN ledger_entries e ON e.id = l.entry_id \
              GROUP BY e.account_id, l.asset_kind, l.asset_id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
         let held: Vec<HeldRow> =
             sqlx::query_as("SELECT account_id, asset_kind, asset_id, amount FROM holdings")
-                .fetch_all(self.pool())
+                .fetch_all(&mut *tx)
                 .await?;
         let (entries,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM ledger_entries")
-            .fetch_one(self.pool())
+            .fetch_one(&mut *tx)
             .await?;
+        tx.commit().await?;
         let mut both: BTreeMap<(i64, Asset), (i64, i64)> = BTreeMap::new();
         for s in sums {
             both.entry((s.account_id, (s.asset_kind, s.asset_id)))

@@ -3,7 +3,8 @@
 //!
 //! - public, for players: `/v1/*` (operators' routes among them, for accounts with the admin
 //!   role: `/v1/shards`, `/v1/admin/*`), the probes `/healthz` and `/readyz`, and `/openapi.json`;
-//! - internal, for shards only: `/internal/v1/*`, behind the service secret.
+//! - internal, for shards only: `/internal/v1/*`, behind the service secret; and `/metrics`
+//!   (Prometheus), open, so keep the internal listener on a private network.
 //!
 //! [`routers`] builds both. With `--internal-bind` they are served on separate listeners and
 //! the public one answers 404 for `/internal/*`; without it they share one listener. Every
@@ -94,18 +95,19 @@ pub fn routers(state: AppState, separate: bool) -> Routers {
     let public = public.layer(DefaultBodyLimit::max(PUBLIC_BODY_LIMIT));
     let internal = internal.layer(DefaultBodyLimit::max(INTERNAL_BODY_LIMIT));
     let served = doc.clone();
-    let mut public = public.route("/metrics", axum::routing::get(metrics)).route(
+    let mut public = public.route(
         "/openapi.json",
         axum::routing::get(move || {
             let doc = served.clone();
             async move { axum::Json((*doc).clone()) }
         }),
     );
+    // `/metrics` goes with the internal routes: on the internal listener, never published.
+    let internal = internal.route("/metrics", axum::routing::get(metrics));
     if !separate {
         public = public.merge(internal.clone());
     }
     let internal = internal
-        .route("/metrics", axum::routing::get(metrics))
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz));
     let public_limit = if separate {
@@ -143,7 +145,8 @@ fn finish(router: Router<AppState>, state: &AppState, body_limit: usize) -> Rout
         .layer(TraceLayer::new_for_http())
 }
 
-/// `GET /metrics`: Prometheus text (`harvest_ops::metrics`). The sidecar's series:
+/// `GET /metrics`: Prometheus text (`harvest_ops::metrics`), beside the internal routes (the
+/// internal listener with `--internal-bind`; otherwise the one listener). The sidecar's series:
 /// `harvest_sidecar_http_requests_total{route,status}` and
 /// `harvest_sidecar_http_request_seconds{route}` (route templates, so the labels are bounded),
 /// `harvest_sidecar_saves_total{outcome}` (shards' saves as the sidecar decided them), and

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, ClientIp};
 use axum::Json;
 use axum::extract::{Path, State};
 use harvest_shared::api::{ErrorBody, PlayerPresence, PresenceView};
@@ -18,12 +18,15 @@ fn require_bus(state: &AppState) -> ApiResult<()> {
 #[utoipa::path(get, path = "/v1/presence", tag = "presence", security(("bearer" = [])), responses(
     (status = 200, body = PresenceView),
     (status = 401, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "Too many reads from this IP; see Retry-After"),
     (status = 503, body = ErrorBody, description = "No bus (bus_unavailable)"),
 ))]
 pub async fn presence(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     _user: AuthUser,
 ) -> ApiResult<Json<PresenceView>> {
+    state.limits.read(ip)?;
     require_bus(&state)?;
     Ok(Json(state.presence.view(Instant::now())))
 }
@@ -33,15 +36,19 @@ pub async fn presence(
     (status = 200, body = PlayerPresence),
     (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody, description = "No such player"),
+    (status = 429, body = ErrorBody, description = "Too many reads from this IP; see Retry-After"),
     (status = 503, body = ErrorBody, description = "No bus (bus_unavailable)"),
 ))]
 pub async fn player_presence(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     _user: AuthUser,
     Path(username): Path<String>,
 ) -> ApiResult<Json<PlayerPresence>> {
+    state.limits.read(ip)?;
     require_bus(&state)?;
-    if username.len() > 64 {
+    // Not a valid username: no such player, without asking the database.
+    if super::auth::validate_username(&username).is_err() {
         return Err(ApiError::NotFound);
     }
     let account = state

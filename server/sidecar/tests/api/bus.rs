@@ -161,7 +161,7 @@ both_backends!(
         // /metrics counts requests by route template (never by raw path).
         let text = app
             .http
-            .get(format!("{}/metrics", app.url))
+            .get(format!("{}/metrics", app.internal_url))
             .send()
             .await
             .unwrap()
