@@ -192,6 +192,21 @@ impl Brain {
         self.seen = None;
     }
 
+    /// After a handoff: has the new shard's state arrived, in the journey's zone?
+    fn note_arrival(&mut self, client: &mut NetClient) {
+        let Some((to, since)) = &self.journey else {
+            return;
+        };
+        if client
+            .replicated::<PlayerInfo>()
+            .is_some_and(|info| &info.zone == to)
+        {
+            self.handoffs_ms.push(since.elapsed().as_secs_f64() * 1e3);
+            self.journey = None;
+            self.handed_off = false;
+        }
+    }
+
     /// A travel bot's journey: when due, the next zone (every zone but the arena, in turn).
     fn travel(&mut self, client: &mut NetClient, info: &PlayerInfo) -> bool {
         if let Some((to, since)) = &self.journey {
@@ -269,6 +284,13 @@ impl Brain {
     }
 
     pub fn step(&mut self, client: &mut NetClient) {
+        // A journey through a handoff ends when the new shard's state shows the destination:
+        // checked every frame, so the measure is the journey's, not the decision interval's.
+        // (Room changes are noted at the next decision: before a ticket arrives, a zone
+        // change on screen may still be the old shard's, on its way to a handoff.)
+        if self.handed_off {
+            self.note_arrival(client);
+        }
         if self.scenario == Scenario::Idle
             || Instant::now() < self.next_action
             || !self.pending.is_empty()
