@@ -34,6 +34,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tracing::{error, info};
 
+/// How often the tick's counts are copied into the metrics recorder.
+const EXPORT_EVERY: Duration = Duration::from_secs(1);
+
 /// `/healthz` fails when the tick loop has not run for this long.
 pub const STALL_AFTER: Duration = Duration::from_secs(10);
 
@@ -75,6 +78,8 @@ fn refresh(
     handoffs: Res<super::handoff::HandoffStats>,
     requests: Res<super::intents::RequestStats>,
     duels: Query<(), With<super::duels::LiveDuel>>,
+    time: Res<Time<Real>>,
+    mut exported_at: Local<Option<Duration>>,
 ) {
     let mut reasons = Vec::new();
     if settings.0.network && bound.is_none_or(|b| b.0.is_none()) {
@@ -93,7 +98,12 @@ fn refresh(
         saves_owed: queue.len(),
         saves_refused: queue.counters.refused,
     };
-    export_metrics(&status, &queue, &handoffs, &requests, duels.iter().len());
+    // The recorder's labelled keys cost a little each; once a second is plenty for scrapes.
+    let at = super::now(&time);
+    if exported_at.is_none_or(|t| at.saturating_sub(t) >= EXPORT_EVERY) {
+        *exported_at = Some(at);
+        export_metrics(&status, &queue, &handoffs, &requests, duels.iter().len());
+    }
     if let Ok(mut slot) = admin.status.write() {
         slot.0 = status;
         slot.1 = Instant::now();
@@ -231,18 +241,5 @@ pub(crate) fn plugin(app: &mut App) {
             return;
         }
     };
-    let spawned = std::thread::Builder::new()
-        .name("shard-admin".into())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(serve(listener, status)),
-                Err(e) => error!(error = %e, "admin runtime"),
-            }
-        });
-    if let Err(e) = spawned {
-        error!(error = %e, "cannot start the admin thread");
-    }
+    harvest_ops::background::spawn_async("shard-admin", move || serve(listener, status));
 }

@@ -328,20 +328,9 @@ pub(crate) fn plugin(app: &mut App) {
     let shard = settings.shard_id.clone();
     let has_bus = !matches!(setting, BusSetting::None);
     if has_bus {
-        let spawned = std::thread::Builder::new()
-            .name("shard-bus".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt.block_on(run(setting, shard, out_rx, in_tx)),
-                    Err(e) => warn!(error = %e, "bus runtime"),
-                }
-            });
-        if let Err(e) = spawned {
-            warn!(error = %e, "cannot start the bus thread");
-        }
+        harvest_ops::background::spawn_async("shard-bus", move || {
+            run(setting, shard, out_rx, in_tx)
+        });
     }
     app.add_message::<Publish>();
     app.init_resource::<BusStats>();

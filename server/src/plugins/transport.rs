@@ -172,12 +172,13 @@ fn meter_packets(
     time: Res<Time<Real>>,
     mut kicks: MessageWriter<Kick>,
     mut stats: ResMut<RequestStats>,
+    mut scratch: Local<Vec<lightyear::link::RecvPayload>>,
 ) {
     let limits = &settings.0.packets;
     let at = now(&time);
     let mut bytes = 0usize;
     for (link, mut l, mut budget) in &mut links {
-        bytes += recv_bytes(&mut l);
+        bytes += recv_bytes(&mut l, &mut scratch);
         if budget.0.is_kicked() {
             l.recv.drain();
             continue;
@@ -198,31 +199,30 @@ fn meter_packets(
 }
 
 /// Bytes waiting in `link`'s receive queue (lightyear offers no peek outside its test
-/// features: the packets are taken out and put back in order).
-fn recv_bytes(link: &mut Mut<Link>) -> usize {
+/// features: the packets are taken out into `scratch`, a buffer reused across frames, and put
+/// back in order).
+fn recv_bytes(link: &mut Mut<Link>, scratch: &mut Vec<lightyear::link::RecvPayload>) -> usize {
     let link = link.bypass_change_detection();
-    let mut held = Vec::with_capacity(link.recv.len());
-    while let Some(p) = link.recv.pop() {
-        held.push(p);
-    }
-    let bytes = held.iter().map(|p| p.len()).sum();
-    for p in held {
+    scratch.extend(std::iter::from_fn(|| link.recv.pop()));
+    let bytes = scratch.iter().map(|p| p.len()).sum();
+    for p in scratch.drain(..) {
         link.recv.push_raw(p);
     }
     bytes
 }
 
-/// What the shard sends its authenticated clients this frame, for `/metrics`.
-fn meter_sent(mut links: Query<&mut Link, (With<ClientOf>, With<Connected>)>) {
+/// What the shard sends its authenticated clients this frame, for `/metrics` (the same
+/// take-out-and-put-back, through a reused buffer).
+fn meter_sent(
+    mut links: Query<&mut Link, (With<ClientOf>, With<Connected>)>,
+    mut scratch: Local<Vec<lightyear::link::SendPayload>>,
+) {
     let mut bytes = 0usize;
     for mut l in &mut links {
         let l = l.bypass_change_detection();
-        let mut held = Vec::with_capacity(l.send.len());
-        while let Some(p) = l.send.pop() {
-            bytes += p.len();
-            held.push(p);
-        }
-        for p in held {
+        scratch.extend(std::iter::from_fn(|| l.send.pop()));
+        bytes += scratch.iter().map(|p| p.len()).sum::<usize>();
+        for p in scratch.drain(..) {
             l.send.push(p);
         }
     }
