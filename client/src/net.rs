@@ -275,7 +275,8 @@ impl NetClient {
     }
 
     /// Connect anew with `token_b64` (a handoff ticket, or a new `/v1/play` answer), dropping
-    /// the old connection and everything it replicated. Traffic counters carry on.
+    /// the old connection and everything it replicated. Traffic counters carry on. The first
+    /// connection request goes out now, not at the next frame.
     pub fn reconnect(&mut self, token_b64: &str) -> Result<(), NetError> {
         let next = NetClient::connect(token_b64)?;
         self.carried = self.stats();
@@ -286,6 +287,7 @@ impl NetClient {
             .world_mut()
             .resource_mut::<Inbox>()
             .announcements_received = announcements;
+        self.app.update();
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 //! | [`config`]         | the clap `ShardConfig` and its resolved form [`ShardSettings`]    |
 //! | [`content_check`]  | `harvest-server content check`: the designers' validator          |
 //! | [`replay`]         | `harvest-server replay MATCH_ID`: re-simulate and check a duel    |
+//! | [`runner`]         | the frame loop: every tick, and early for an awaited answer       |
 //! | [`sidecar_client`] | the HTTP client for the sidecar's `/internal` routes              |
 //! | [`plugins`]        | one Bevy plugin per feature, ordered by [`plugins::TickSet`]      |
 //!
@@ -27,6 +28,7 @@ pub mod config;
 pub mod content_check;
 pub mod plugins;
 pub mod replay;
+pub mod runner;
 pub mod sidecar_client;
 
 pub use config::{ShardConfig, ShardSettings};
@@ -72,6 +74,10 @@ pub fn build_app(settings: ShardSettings) -> App {
     let tick = settings.tick_duration();
     let mut app = App::new();
     app.add_plugins(MinimalPlugins.set(ScheduleRunnerPlugin::run_loop(tick)));
+    // Our own loop instead of the plugin's: the same tick, plus early frames on a wake.
+    let (wake, wakes) = runner::FrameWake::new();
+    app.insert_resource(wake);
+    app.set_runner(runner::frame_loop(tick, wakes));
     app.add_plugins(StatesPlugin);
     // A system or observer that fails (lightyear's included) logs a warning; it never takes
     // the shard down.

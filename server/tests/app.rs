@@ -9,8 +9,8 @@ use common::*;
 use harvest_server::plugins::ShardState;
 use harvest_server::plugins::intents::{Incoming, RequestStats};
 use harvest_server::plugins::persistence::{Backend, LaneHealth, SaveQueue, SidecarHealth};
-use harvest_server::plugins::player::{Left, Player, Session};
-use harvest_server::plugins::players::Players;
+use harvest_server::plugins::player::{Arriving, Left, Player, Session};
+use harvest_server::plugins::players::{PREPARED_TTL, Players};
 use harvest_server::plugins::shutdown::ShutdownSignal;
 use harvest_shared::api::MAX_SAVES_PER_BATCH;
 use harvest_shared::farming::{Farm, Plot};
@@ -409,6 +409,96 @@ fn a_quick_reconnect_while_loading_reuses_the_lease() {
         "one lease only"
     );
     assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 0);
+}
+
+/// A handshake under way (`Arriving`) loads its player ahead: the session that joins finds it
+/// loaded and is attached in that same frame, under the lease taken ahead (no second lease).
+/// Repeated arrivals (netcode resends its request) load nothing more.
+#[test]
+fn a_player_loaded_during_the_handshake_is_attached_the_frame_it_joins() {
+    let mut app = offline_app(STEP);
+    let account = AccountId(8);
+    app.world_mut().write_message(Arriving { account });
+    app.update(); // lease requested
+    app.world_mut().write_message(Arriving { account });
+    app.update(); // answered: kept for the session
+    assert!(
+        app.world()
+            .resource::<Players>()
+            .prepared
+            .contains_key(&account)
+    );
+    app.world_mut().write_message(Arriving { account });
+    app.update();
+    let link = offline_link(&mut app, account);
+    app.update();
+    let player = app
+        .world()
+        .get::<Session>(link)
+        .and_then(|s| s.player)
+        .expect("attached in the frame it joined");
+    assert_eq!(
+        app.world().get::<Player>(player).unwrap().epoch,
+        1,
+        "one lease"
+    );
+    let players = app.world().resource::<Players>();
+    assert!(players.prepared.is_empty() && players.loading.is_empty());
+    assert_eq!(players.loaded_ahead, 1);
+}
+
+/// A player loaded for a handshake that never completes gives the lease back with an unchanged
+/// save after `PREPARED_TTL`; a later session loads as usual under a new lease.
+#[test]
+fn a_player_loaded_for_a_handshake_that_never_joins_is_given_back() {
+    let mut app = offline_app(STEP);
+    let account = AccountId(9);
+    app.world_mut().write_message(Arriving { account });
+    run(&mut app, Duration::from_millis(200));
+    assert!(
+        app.world()
+            .resource::<Players>()
+            .prepared
+            .contains_key(&account)
+    );
+    run(&mut app, PREPARED_TTL + Duration::from_millis(200));
+    assert!(app.world().resource::<Players>().prepared.is_empty());
+    assert!(
+        !app.world().resource::<SaveQueue>().holds(account),
+        "the release save was confirmed"
+    );
+    let (version, state) = store(&mut app).stored(account).expect("stored");
+    assert_eq!(version, 1);
+    assert!(state.is_some());
+    let (_, player) = offline_join(&mut app, account);
+    assert_eq!(app.world().get::<Player>(player).unwrap().epoch, 2);
+    assert_eq!(app.world().resource::<Players>().loaded_ahead, 0);
+}
+
+/// No early loads while the shard drains: its players are leaving, not arriving.
+#[test]
+fn arrivals_load_nothing_while_draining() {
+    let mut app = offline_app(STEP);
+    let _keeps_it_draining = offline_join(&mut app, AccountId(11));
+    store(&mut app).down = true;
+    app.world().resource::<ShutdownSignal>().request();
+    app.update();
+    app.update();
+    assert_eq!(
+        *app.world().resource::<State<ShardState>>().get(),
+        ShardState::Draining
+    );
+    store(&mut app).down = false;
+    app.world_mut().write_message(Arriving {
+        account: AccountId(10),
+    });
+    run(&mut app, Duration::from_millis(200));
+    let players = app.world().resource::<Players>();
+    assert!(players.loading.is_empty() && players.prepared.is_empty());
+    assert!(
+        store(&mut app).stored(AccountId(10)).is_none(),
+        "no lease taken"
+    );
 }
 
 /// Every answer written, in order.

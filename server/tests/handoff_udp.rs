@@ -146,6 +146,11 @@ fn travel_between_two_shards_hands_the_player_off_and_back() {
     assert_eq!(there, before, "holdings travel intact");
     assert_eq!((online(&a), online(&b)), (0, 1));
     assert_eq!(
+        b.world().resource::<Players>().loaded_ahead,
+        1,
+        "the new shard began loading the player during the handshake (the token's client id names the account)"
+    );
+    assert_eq!(
         stored(&stack, account).state.unwrap().zone.as_str(),
         "riverside"
     );

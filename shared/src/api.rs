@@ -664,12 +664,55 @@ pub fn decode_user_data(ud: &[u8; 256]) -> AccountId {
 }
 
 /// Protocol id shared by token minting (sidecar) and the netcode server (shard). Bump it when
-/// the protocol changes so old clients are refused at the handshake.
-pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0007;
+/// the protocol changes so old clients are refused at the handshake. (…0008: netcode client ids
+/// carry the account, see [`netcode_client_id`].)
+pub const PROTOCOL_ID: u64 = 0x4841_5256_0000_0008;
+
+/// Bits of a netcode client id below the account (a random nonce).
+const CLIENT_ID_NONCE_BITS: u32 = 16;
+
+/// The netcode client id of a connect token for `account`: the account above 16 random bits
+/// (`nonce`). Like the user data it sits in the token's encrypted part, so only the sidecar
+/// can choose it; unlike the user data, netcode hands it to the shard as soon as a connection
+/// request arrives, so the shard can start loading the player while the handshake finishes
+/// (see [`account_of_client_id`]). An account too large for the layout gets no hint (the
+/// account bits are 0) and is loaded once connected, as any account used to be.
+pub fn netcode_client_id(account: AccountId, nonce: u16) -> u64 {
+    let hint = u64::try_from(account.0)
+        .ok()
+        .filter(|a| a.leading_zeros() > CLIENT_ID_NONCE_BITS)
+        .unwrap_or(0);
+    // Never 0: some transports treat 0 as "no client".
+    (hint << CLIENT_ID_NONCE_BITS) | u64::from(nonce.max(1))
+}
+
+/// The account a netcode client id names (see [`netcode_client_id`]); `None` when it names none.
+/// A hint for loading early only: the session's account is always the token's user data.
+pub fn account_of_client_id(id: u64) -> Option<AccountId> {
+    let account = id >> CLIENT_ID_NONCE_BITS;
+    (account > 0).then(|| AccountId(account as i64))
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netcode_client_ids_carry_the_account() {
+        for account in [1, 2, 77, 1 << 40, (1 << 47) - 1] {
+            for nonce in [0, 1, 0xffff] {
+                let id = netcode_client_id(AccountId(account), nonce);
+                assert_ne!(id, 0);
+                assert_eq!(account_of_client_id(id), Some(AccountId(account)));
+            }
+        }
+        // Too large (or negative) for the layout: no hint, never a wrong account.
+        for account in [1 << 47, i64::MAX, -5] {
+            let id = netcode_client_id(AccountId(account), 9);
+            assert_eq!(account_of_client_id(id), None, "{account}");
+        }
+        assert_eq!(account_of_client_id(0xffff), None);
+    }
 
     #[test]
     fn compare_and_swap_outcomes() {

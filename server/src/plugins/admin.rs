@@ -103,6 +103,8 @@ fn refresh(
     if exported_at.is_none_or(|t| at.saturating_sub(t) >= EXPORT_EVERY) {
         *exported_at = Some(at);
         export_metrics(&status, &queue, &handoffs, &requests, duels.iter().len());
+        metrics::counter!("harvest_shard_players_loaded_ahead_total")
+            .absolute(players.loaded_ahead);
     }
     if let Ok(mut slot) = admin.status.write() {
         slot.0 = status;

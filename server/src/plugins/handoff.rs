@@ -7,12 +7,17 @@
 //!    and the entity is marked [`Departing`]: its requests are refused from now on
 //!    (`RejectReason::Departing`), so nothing changes after the save. A player queued for a
 //!    duel leaves the queue; one in a duel whose zone moved goes when the duel ends.
-//! 2. **Ticket.** Once the sidecar has confirmed that save (the queue no longer holds the
-//!    account), the shard asks for a ticket (`POST /internal/v1/players/{id}/handoff`): a
-//!    connect token to the shard hosting the zone, exactly what `/v1/play` would answer.
-//! 3. **Go.** The ticket reaches the client in a `KickNotice` (`KickReason::Handoff`) and the
-//!    link is let go; the client connects to the new shard, which takes the lease (a new
-//!    epoch) and loads the newest version: the one just confirmed.
+//! 2. **Ticket.** Once the sidecar has confirmed that save, the shard asks for a ticket
+//!    (`POST /internal/v1/players/{id}/handoff`): a connect token to the shard hosting the
+//!    zone, exactly what `/v1/play` would answer. The backend asks in the same exchange as the
+//!    save ([`SaveQueue::ticket_with_release`]), so the ticket is here one frame after the
+//!    journey began; if it is not (the save had to be resent), the shard asks itself once the
+//!    queue no longer holds the account, [`WITH_SAVE_WAIT`] after the start.
+//! 3. **Go.** The ticket reaches the client in a `KickNotice` (`KickReason::Handoff`), sent in
+//!    an early frame that the ticket's arrival wakes (`crate::runner`), and the link is let go;
+//!    the client connects to the new shard, which takes the lease (a new epoch) and loads the
+//!    newest version, the one just confirmed, as soon as the client's first handshake packet
+//!    names the account (`players`), and replicates it the frame the handshake completes.
 //!
 //! Why nothing is lost or duplicated: the journey is a compare-and-swap save like any other,
 //! with the player's unsaved ledger entries; the new shard loads only after it is confirmed; a
@@ -37,6 +42,9 @@ use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::time::Duration;
 use tracing::{info, warn};
 
+/// How long a handoff waits for the ticket asked with its release save before asking itself
+/// (normally the ticket arrives with the save's answer, one frame after the start).
+pub const WITH_SAVE_WAIT: Duration = Duration::from_millis(300);
 /// Between two asks for a ticket while no shard hosts the zone.
 pub const RETRY: Duration = Duration::from_millis(500);
 /// A handoff not done this long after it began lets the player go (their state is saved, or
@@ -111,11 +119,12 @@ fn start(
             info.zone = d.zone.clone();
         }
         queue_player(&mut queue, &mut p, &info, farm, decks, true);
+        let with_save = queue.ticket_with_release(p.account, d.zone.clone());
         commands.entity(d.player).insert(Departing {
             zone: d.zone.clone(),
             since: at,
-            asked: 0,
-            ask_at: None,
+            asked: u32::from(with_save),
+            ask_at: with_save.then_some(at + WITH_SAVE_WAIT),
             let_go: false,
         });
         stats.started += 1;

@@ -53,8 +53,9 @@ pub struct Departing {
     pub since: Duration,
     /// Tickets asked for so far.
     pub asked: u32,
-    /// When to ask for a ticket (again); `None`: not asked yet (the release save must be
-    /// confirmed first).
+    /// When to ask for a ticket (again) once the release save is confirmed; `None`: at once.
+    /// A handoff starts with this a little ahead: the ticket normally comes with the save's
+    /// answer (the backend asks for it as soon as the sidecar confirms the save).
     pub ask_at: Option<Duration>,
     /// The client was given its ticket, or let go without one: nothing more to do.
     pub let_go: bool,
@@ -102,6 +103,14 @@ pub fn snapshot(info: &PlayerInfo, farm: &Farm, decks: &Decks) -> PlayerState {
     }
 }
 
+/// A client holding a valid connect token for `account` has begun its handshake: it will
+/// most likely join within a frame or two, so its player may be loaded now. Only a hint (the
+/// account comes from the token's client id); nothing is attached to anyone until [`Joined`].
+#[derive(Message, Debug, Clone)]
+pub struct Arriving {
+    pub account: AccountId,
+}
+
 /// A link authenticated as `account`.
 #[derive(Message, Debug, Clone)]
 pub struct Joined {
@@ -133,6 +142,7 @@ pub struct Kick {
 
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<Joined>()
+        .add_message::<Arriving>()
         .add_message::<Left>()
         .add_message::<Attached>()
         .add_message::<Kick>();

@@ -2,6 +2,9 @@
 //! the account's ownership lease and loads its state; the player entity is spawned and attached
 //! to the link; when the link goes, a last save releases the lease and the entity is despawned.
 //!
+//! - A client that has begun its handshake ([`Arriving`]) has its player loaded at once, so
+//!   the state is usually here by the time it joins, a frame later. A player loaded so but
+//!   not joined within [`PREPARED_TTL`] has its lease given back with an unchanged save.
 //! - The same account connecting again *here* takes its live entity over: two links never
 //!   drive one farm, and nothing is loaded twice.
 //! - An account whose last save from this shard is still outstanding (it left a moment ago) is
@@ -19,11 +22,12 @@ use super::handoff::{Depart, DepartCause};
 use super::persistence::{
     Backend, Job, Leased, SaveQueue, SaveRefused, SidecarHealth, queue_player,
 };
-use super::player::{Attached, Departing, Joined, Kick, Left, Player, Session};
+use super::player::{Arriving, Attached, Departing, Joined, Kick, Left, Player, Session};
 use super::shutdown::ShardState;
 use super::{GameContent, Settings, TickSet, now};
 use crate::sidecar_client::SidecarError;
 use bevy::prelude::*;
+use harvest_shared::api::Lease;
 use harvest_shared::duel::Decks;
 use harvest_shared::duel::view::ArenaStatus;
 use harvest_shared::farming::Farm;
@@ -36,6 +40,10 @@ use tracing::{info, warn};
 
 /// A session waiting for its state longer than this is refused as unavailable.
 pub const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
+/// A player loaded for a handshake that has not joined after this long is given back.
+pub const PREPARED_TTL: Duration = Duration::from_secs(5);
+/// Loads under way plus players loaded ahead, beyond which an [`Arriving`] loads nothing early.
+pub const MAX_EARLY: usize = 1024;
 
 /// End the game session of `account` on this shard (its owner logged out).
 #[derive(Message, Debug, Clone)]
@@ -50,6 +58,17 @@ pub struct Loading {
     pub since: Duration,
     /// The lease request has been sent (false: waiting for an earlier save to settle).
     pub requested: bool,
+    /// Loaded for a handshake under way ([`Arriving`]), no session yet: the answer is kept
+    /// in [`Players::prepared`] for the session to come.
+    pub early: bool,
+}
+
+/// A player loaded for a session that has not joined yet.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub lease: Lease,
+    /// When the lease arrived.
+    pub at: Duration,
 }
 
 /// Who is online or loading on this shard.
@@ -57,10 +76,85 @@ pub struct Loading {
 pub struct Players {
     pub online: HashMap<AccountId, Entity>,
     pub loading: HashMap<AccountId, Loading>,
+    /// Loaded ahead of their sessions (at most [`MAX_EARLY`] with `loading`).
+    pub prepared: HashMap<AccountId, Prepared>,
+    /// Prepared players whose session joined this frame, for `process_loads`.
+    ready: Vec<(AccountId, Lease)>,
+    /// Sessions whose player's load began during their handshake (done or still under way
+    /// when they joined), since start.
+    pub loaded_ahead: u64,
 }
 
 fn refuse(kicks: &mut MessageWriter<Kick>, link: Entity, reason: KickReason) {
     kicks.write(Kick { link, reason });
+}
+
+/// Start loading the players of handshakes under way, unless already here or loading.
+fn process_arrivals(
+    mut arrivals: MessageReader<Arriving>,
+    mut players: ResMut<Players>,
+    health: Res<SidecarHealth>,
+    state: Res<State<ShardState>>,
+    time: Res<Time<Real>>,
+) {
+    if *state.get() != ShardState::Running || !health.is_up() {
+        arrivals.clear();
+        return;
+    }
+    let at = now(&time);
+    for &Arriving { account } in arrivals.read() {
+        if players.online.contains_key(&account)
+            || players.loading.contains_key(&account)
+            || players.prepared.contains_key(&account)
+            || players.loading.len() + players.prepared.len() >= MAX_EARLY
+        {
+            continue;
+        }
+        players.loading.insert(
+            account,
+            Loading {
+                link: None,
+                since: at,
+                requested: false,
+                early: true,
+            },
+        );
+    }
+}
+
+/// Give back the lease of a player loaded ahead whom nobody came for: an unchanged save that
+/// releases it (the record is new to the queue, which held nothing for the account).
+fn give_back(queue: &mut SaveQueue, content: &GameContent, account: AccountId, lease: Lease) {
+    let state = lease
+        .state
+        .unwrap_or_else(|| PlayerState::new_player(&content.0, account));
+    queue.leased(account, lease.epoch, lease.version);
+    queue.push(account, state, Vec::new(), true);
+}
+
+/// Players loaded ahead whose session never joined give their lease back.
+fn release_unclaimed(
+    mut players: ResMut<Players>,
+    mut queue: ResMut<SaveQueue>,
+    content: Res<GameContent>,
+    time: Res<Time<Real>>,
+) {
+    if players.prepared.is_empty() {
+        return;
+    }
+    let at = now(&time);
+    let stale: Vec<AccountId> = players
+        .prepared
+        .iter()
+        .filter(|(_, p)| at.saturating_sub(p.at) >= PREPARED_TTL)
+        .map(|(a, _)| *a)
+        .collect();
+    for account in stale {
+        if let Some(p) = players.prepared.remove(&account) {
+            info!(%account, "loaded for a handshake that never joined: lease given back");
+            give_back(&mut queue, &content, account, p.lease);
+        }
+    }
 }
 
 fn process_joins(
@@ -111,17 +205,35 @@ fn process_joins(
             info!(%account, "session took over a live player");
             continue;
         }
+        // Loaded during the handshake: spawned this frame, lease in hand.
+        if let Some(prepared) = players.prepared.remove(&account) {
+            players.loading.insert(
+                account,
+                Loading {
+                    link: Some(link),
+                    since: at,
+                    requested: true,
+                    early: false,
+                },
+            );
+            players.ready.push((account, prepared.lease));
+            players.loaded_ahead += 1;
+            continue;
+        }
         if !health.is_up() {
             refuse(&mut kicks, link, KickReason::ServiceUnavailable);
             continue;
         }
         match players.loading.get_mut(&account) {
             Some(waiting) => {
-                // A newer session of the same account: it waits for the same load.
+                // A newer session of the same account (or the one whose handshake began the
+                // load): it waits for the same load.
                 if let Some(old) = waiting.link.filter(|old| *old != link) {
                     refuse(&mut kicks, old, KickReason::LoggedInElsewhere);
                 }
                 waiting.link = Some(link);
+                let early = std::mem::take(&mut waiting.early);
+                players.loaded_ahead += u64::from(early);
             }
             None => {
                 players.loading.insert(
@@ -130,6 +242,7 @@ fn process_joins(
                         link: Some(link),
                         since: at,
                         requested: false,
+                        early: false,
                     },
                 );
             }
@@ -179,15 +292,30 @@ fn process_loads(
     time: Res<Time<Real>>,
 ) {
     let at = now(&time);
-    for Leased { account, result } in replies.read() {
-        let account = *account;
-        let Some(Loading {
-            link: Some(link), ..
-        }) = players.loading.remove(&account)
-        else {
+    let answers: Vec<(AccountId, Result<Lease, SidecarError>)> = std::mem::take(&mut players.ready)
+        .into_iter()
+        .map(|(account, lease)| (account, Ok(lease)))
+        .chain(replies.read().map(|r| (r.account, r.result.clone())))
+        .collect();
+    for (account, result) in answers {
+        let link = match players.loading.remove(&account) {
+            Some(Loading {
+                link: Some(link), ..
+            }) => link,
+            Some(Loading {
+                link: None,
+                early: true,
+                ..
+            }) => {
+                // Loaded for a handshake under way: kept for its session.
+                if let Ok(lease) = result {
+                    players.prepared.insert(account, Prepared { lease, at });
+                }
+                continue;
+            }
             // Nobody waits any more (they left, or the shard is draining); the lease simply
             // passes to the next load.
-            continue;
+            _ => continue,
         };
         let lease = match result {
             Ok(lease) => lease,
@@ -339,11 +467,20 @@ fn process_end_sessions(
 
 /// Draining: sessions still waiting for their load are told the shard is going away, and any
 /// lease answer that arrives later is dropped (nothing is spawned, so nothing is owed).
-fn refuse_loading_on_drain(mut players: ResMut<Players>, mut kicks: MessageWriter<Kick>) {
+/// Players loaded ahead give their leases back (the drain waits for those saves too).
+fn refuse_loading_on_drain(
+    mut players: ResMut<Players>,
+    mut kicks: MessageWriter<Kick>,
+    mut queue: ResMut<SaveQueue>,
+    content: Res<GameContent>,
+) {
     for (_, waiting) in players.loading.drain() {
         if let Some(link) = waiting.link {
             refuse(&mut kicks, link, KickReason::ShuttingDown);
         }
+    }
+    for (account, p) in std::mem::take(&mut players.prepared) {
+        give_back(&mut queue, &content, account, p.lease);
     }
 }
 
@@ -356,9 +493,11 @@ pub(crate) fn plugin(app: &mut App) {
             process_refusals,
             process_leaves,
             process_end_sessions,
+            process_arrivals,
             process_joins,
             request_loads,
             process_loads,
+            release_unclaimed,
         )
             .chain()
             .in_set(TickSet::Simulate)

@@ -5,11 +5,17 @@
 //! make the shard's cost grow with players². A farm that has not changed for [`PAUSE_AFTER`]
 //! is paused (taken out of the scan; its owner keeps its copy); the next change, or a new link
 //! taking the player over, resumes it.
+//!
+//! Replication goes out every `--replication-interval-ms`, but a player just attached to a link
+//! (a login, a handoff's arrival) is sent in the frame it arrives: waiting for the next
+//! interval would add up to that interval to every login and journey. The extra send happens
+//! only in a frame with an arrival that would otherwise send nothing.
 
 use super::player::{Attached, Player};
 use super::transport::ZoneRooms;
 use super::{TickSet, now};
 use bevy::prelude::*;
+use bevy_replicon::server::server_tick::ServerTick;
 use harvest_shared::duel::Decks;
 use harvest_shared::duel::view::{ArenaStatus, DuelSeat};
 use harvest_shared::farming::Farm;
@@ -31,9 +37,17 @@ pub struct Paused;
 #[derive(Component)]
 pub struct LastChange(pub Duration);
 
-/// Point each newly attached player's replication at its own link, in its zone's room.
-fn attach(mut commands: Commands, mut attached: MessageReader<Attached>, rooms: Res<ZoneRooms>) {
+/// Point each newly attached player's replication at its own link, in its zone's room, and
+/// have replication go out this frame.
+fn attach(
+    mut commands: Commands,
+    mut attached: MessageReader<Attached>,
+    rooms: Res<ZoneRooms>,
+    tick: Option<ResMut<ServerTick>>,
+) {
+    let mut any = false;
     for Attached { player, link, zone } in attached.read() {
+        any = true;
         let Ok(mut p) = commands.get_entity(*player) else {
             continue;
         };
@@ -48,6 +62,14 @@ fn attach(mut commands: Commands, mut attached: MessageReader<Attached>, rooms: 
         } else {
             warn!(%zone, "player is in a zone this shard does not host");
         }
+    }
+    // Replicon sends whenever its tick advances; lightyear advances it every interval, before
+    // `Update`. If it has not this frame, advance it for the arrivals.
+    if any
+        && let Some(mut tick) = tick
+        && !tick.is_changed()
+    {
+        tick.increment();
     }
 }
 

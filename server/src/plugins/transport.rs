@@ -11,22 +11,28 @@
 //! [`MAX_MESSAGE_BYTES`], more than [`MAX_REASSEMBLIES`] reassemblies at once on one channel,
 //! and more than [`MAX_BUFFERED_MESSAGES`] messages held back on a reliable channel; a link
 //! that breaks any of these rules is dropped (see `patches/README.md`).
+//!
+//! A connection request with a valid connect token is reported as [`Arriving`] as soon as
+//! netcode has checked it (through netcode's connection-request hook), a frame before the
+//! handshake completes, so the player's state is loading while the handshake finishes.
 
 use super::intents::{RequestBudget, RequestStats};
-use super::player::Kick;
+use super::player::{Arriving, Kick};
 use super::{Settings, TickSet, now};
 use bevy::prelude::*;
-use harvest_shared::api::PROTOCOL_ID;
+use harvest_shared::api::{PROTOCOL_ID, account_of_client_id};
 use harvest_shared::ids::ZoneId;
 use harvest_shared::protocol::KickReason;
 use harvest_shared::protocol::MAX_MESSAGE_BYTES;
 use lightyear::connection::ConnectionSystems;
+use lightyear::connection::shared::{ConnectionRequestHandler, DeniedReason};
 use lightyear::link::LinkSystems;
 use lightyear::prelude::server::{ClientOf, NetcodeConfig, NetcodeServer, ServerUdpIo, Start};
 use lightyear::prelude::*;
 use lightyear::transport::prelude::ReceiveLimits;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
 
@@ -52,6 +58,30 @@ pub struct LinkSeen(pub Duration);
 #[derive(Resource, Default, Debug, Clone, Copy)]
 pub struct Reaped(pub u64);
 
+/// Connection requests noted between two frames, at most (more are simply not noted: the
+/// players load once connected instead).
+pub const MAX_ARRIVALS_NOTED: usize = 4096;
+
+/// Netcode's connection-request hook: it runs for each request whose connect token checked out
+/// (right key, unexpired, this server's address, not replayed from elsewhere) and never
+/// refuses one; it only passes the client id on to the tick. Requests are resent until
+/// answered, so one client is noted several times; the players plugin ignores repeats.
+#[derive(Debug)]
+struct NoteArrivals(crossbeam_channel::Sender<u64>);
+
+impl ConnectionRequestHandler for NoteArrivals {
+    fn handle_request(&self, client_id: PeerId) -> Option<DeniedReason> {
+        if let PeerId::Netcode(id) = client_id {
+            let _ = self.0.try_send(id);
+        }
+        None
+    }
+}
+
+/// The tick's end of [`NoteArrivals`].
+#[derive(Resource)]
+struct ArrivalsNoted(crossbeam_channel::Receiver<u64>);
+
 /// On each authenticated link: its packet budget (`--max-packets-per-second`), counted before
 /// the packets are decrypted or parsed, so junk that never becomes a request counts too.
 #[derive(Component, Debug, Clone)]
@@ -67,10 +97,13 @@ fn start_server(
     for zone in &s.zones {
         rooms.0.insert(zone.clone(), alloc.allocate());
     }
+    let (noted, arrivals) = crossbeam_channel::bounded(MAX_ARRIVALS_NOTED);
+    commands.insert_resource(ArrivalsNoted(arrivals));
     let mut config = NetcodeConfig::default()
         .with_protocol_id(PROTOCOL_ID)
         .with_key(s.netcode_key)
-        .with_max_clients(s.max_clients);
+        .with_max_clients(s.max_clients)
+        .with_connection_request_handler(Arc::new(NoteArrivals(noted)));
     if let Some(public) = s.public_addr {
         config = config.with_additional_expected_addresses(vec![public]);
     }
@@ -115,6 +148,16 @@ pub fn public_from_bound(bound: SocketAddr) -> SocketAddr {
         SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port())
     } else {
         bound
+    }
+}
+
+/// Pass on the accounts whose connection requests netcode accepted since the last frame.
+fn note_arrivals(noted: Option<Res<ArrivalsNoted>>, mut arriving: MessageWriter<Arriving>) {
+    let Some(noted) = noted else { return };
+    for id in noted.0.try_iter() {
+        if let Some(account) = account_of_client_id(id) {
+            arriving.write(Arriving { account });
+        }
     }
 }
 
@@ -237,7 +280,7 @@ pub(crate) fn plugin(app: &mut App) {
     app.add_observer(on_link_added);
     app.add_systems(
         Update,
-        (on_bound, reap_unauthenticated).in_set(TickSet::Receive),
+        (on_bound, reap_unauthenticated, note_arrivals).in_set(TickSet::Receive),
     );
     app.add_systems(
         PreUpdate,

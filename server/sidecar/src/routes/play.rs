@@ -1,6 +1,7 @@
 //! `POST /v1/play`: pick the shard hosting the player's zone and mint a netcode connect token
-//! for it. Each call uses a fresh random netcode client id; the account id travels in the
-//! token's encrypted user data, where the client can neither read nor forge it. A player never
+//! for it. The account id travels in the token's encrypted user data, where the client can
+//! neither read nor forge it; the netcode client id carries it too, above a fresh random nonce
+//! (`api::netcode_client_id`), so the shard can load the player during the handshake. A player never
 //! saved starts in the content's start zone. A zone is hosted by one shard at a time (its zone
 //! lease, see `db::shards`), so there is exactly one place to send the player, or none: 503
 //! with Retry-After until a shard takes the zone.
@@ -12,7 +13,9 @@ use crate::extract::{AuthUser, ClientIp};
 use axum::Json;
 use axum::extract::State;
 use base64::Engine as _;
-use harvest_shared::api::{ErrorBody, PROTOCOL_ID, PlayResponse, encode_user_data};
+use harvest_shared::api::{
+    ErrorBody, PROTOCOL_ID, PlayResponse, encode_user_data, netcode_client_id,
+};
 use harvest_shared::ids::{AccountId, ZoneId};
 use lightyear_netcode::ConnectToken;
 use std::net::SocketAddr;
@@ -23,8 +26,7 @@ pub fn mint_connect_token(
     account: AccountId,
     addr: SocketAddr,
 ) -> anyhow::Result<String> {
-    // Never 0: some transports treat 0 as "no client".
-    let client_id = rand::random::<u64>().max(1);
+    let client_id = netcode_client_id(account, rand::random::<u16>());
     let token = ConnectToken::build(addr, PROTOCOL_ID, client_id, state.cfg.netcode_key)
         .expire_seconds(state.cfg.connect_token_secs as i32)
         .timeout_seconds(state.cfg.netcode_timeout_secs as i32)

@@ -6,11 +6,18 @@
 //! - the **load lane** leases players concurrently, at most `load_concurrency` at once, in a
 //!   `JoinSet`; a load that fails *or panics* still answers its player (with an error);
 //! - the **save lane** sends the save batches the queue hands it (the queue bounds how many).
+//!   A batch that carries a travelling player's release asks for their handoff ticket as soon
+//!   as the sidecar confirms it, so the ticket reaches the tick with the save's answer rather
+//!   than a frame after it.
+//!
+//! A ticket is the one answer a player waits on: its arrival wakes the frame loop for an
+//! early frame ([`crate::runner::FrameWake`]) so the client is sent it at once.
 //!
 //! Directory heartbeats and the deregistration run as one-off tasks beside them. Every answer
 //! comes back to the tick as a [`Reply`] on a channel that a system drains each frame.
 
 use super::memory::MemoryStore;
+use crate::runner::FrameWake;
 use crate::sidecar_client::{SidecarClient, SidecarError};
 use bevy::prelude::*;
 use harvest_shared::api::{
@@ -27,11 +34,13 @@ use tokio::task::JoinSet;
 pub enum Job {
     /// Take the account's lease and load its state.
     Lease(AccountId),
-    /// Send one batch of saves, answering within `timeout`.
+    /// Send one batch of saves, answering within `timeout`; then, for each `(account, zone)`
+    /// of `tickets` whose save was confirmed, ask for a handoff ticket (a [`Reply::HandedOff`]).
     Save {
         batch: u64,
         saves: Vec<PlayerSave>,
         timeout: Duration,
+        tickets: Vec<(AccountId, ZoneId)>,
     },
     /// Join or renew the shard directory.
     Heartbeat(ShardRegistration),
@@ -70,8 +79,12 @@ struct Remote {
     client: SidecarClient,
     shard_id: String,
     loads: mpsc::UnboundedSender<AccountId>,
-    saves: mpsc::UnboundedSender<(u64, Vec<PlayerSave>, Duration)>,
+    saves: mpsc::UnboundedSender<SaveJob>,
+    wake: Option<FrameWake>,
 }
+
+/// A batch for the save lane: its number, saves, timeout and the tickets that ride on it.
+type SaveJob = (u64, Vec<PlayerSave>, Duration, Vec<(AccountId, ZoneId)>);
 
 enum Inner {
     Remote(Remote),
@@ -93,6 +106,7 @@ impl Backend {
         client: SidecarClient,
         shard_id: String,
         load_concurrency: usize,
+        wake: Option<FrameWake>,
     ) -> anyhow::Result<Backend> {
         let (replies_tx, replies) = crossbeam_channel::unbounded();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -111,10 +125,20 @@ impl Backend {
         }
         {
             let (client, shard, tx) = (client.clone(), shard_id.clone(), replies_tx.clone());
-            runtime.spawn(save_lane(save_rx, tx, move |saves, timeout| {
-                let (client, shard) = (client.clone(), shard.clone());
-                async move { client.save(&shard, saves, timeout).await }
-            }));
+            let (ticket_client, ticket_shard) = (client.clone(), shard.clone());
+            runtime.spawn(save_lane(
+                save_rx,
+                tx,
+                wake.clone(),
+                move |saves, timeout| {
+                    let (client, shard) = (client.clone(), shard.clone());
+                    async move { client.save(&shard, saves, timeout).await }
+                },
+                move |account, zone| {
+                    let (client, shard) = (ticket_client.clone(), ticket_shard.clone());
+                    async move { client.handoff(account, &shard, &zone).await }
+                },
+            ));
         }
         Ok(Backend {
             inner: Inner::Remote(Remote {
@@ -123,6 +147,7 @@ impl Backend {
                 shard_id: shard_id.clone(),
                 loads,
                 saves,
+                wake,
             }),
             shard_id,
             replies_tx,
@@ -150,6 +175,7 @@ impl Backend {
                         account,
                         result: store.lease(account, &self.shard_id),
                     },
+                    // Alone there is no other shard: tickets are not asked for.
                     Job::Save { batch, saves, .. } => Reply::Saved {
                         batch,
                         result: store.save(&self.shard_id, saves),
@@ -226,8 +252,9 @@ impl Remote {
                 batch,
                 saves,
                 timeout,
+                tickets,
             } => {
-                let _ = self.saves.send((batch, saves, timeout));
+                let _ = self.saves.send((batch, saves, timeout, tickets));
             }
             Job::Heartbeat(reg) => {
                 let (client, tx) = (self.client.clone(), replies.clone());
@@ -246,11 +273,18 @@ impl Remote {
                 });
             }
             Job::Handoff { account, zone } => {
-                let (client, tx, id) =
-                    (self.client.clone(), replies.clone(), self.shard_id.clone());
+                let (client, tx, id, wake) = (
+                    self.client.clone(),
+                    replies.clone(),
+                    self.shard_id.clone(),
+                    self.wake.clone(),
+                );
                 self.spawn(async move {
                     let result = client.handoff(account, &id, &zone).await;
                     let _ = tx.send(Reply::HandedOff { account, result });
+                    if let Some(w) = wake {
+                        w.wake();
+                    }
                 });
             }
             Job::Deregister {
@@ -304,24 +338,32 @@ pub(crate) async fn load_lane<F, Fut>(
     }
 }
 
-/// Send save batches as they come; each gets exactly one [`Reply::Saved`].
-pub(crate) async fn save_lane<F, Fut>(
-    mut jobs: mpsc::UnboundedReceiver<(u64, Vec<PlayerSave>, Duration)>,
+/// Send save batches as they come; each gets exactly one [`Reply::Saved`]. Then each ticket
+/// whose release save was confirmed is asked for at once, each answered by one
+/// [`Reply::HandedOff`] (one whose save was not confirmed is not asked: the handoff asks again
+/// itself once the resent save is).
+pub(crate) async fn save_lane<F, Fut, T, TFut>(
+    mut jobs: mpsc::UnboundedReceiver<SaveJob>,
     replies: crossbeam_channel::Sender<Reply>,
+    wake: Option<FrameWake>,
     save: F,
+    ticket: T,
 ) where
     F: Fn(Vec<PlayerSave>, Duration) -> Fut,
     Fut: Future<Output = Result<Vec<SaveResult>, SidecarError>> + Send + 'static,
+    T: Fn(AccountId, ZoneId) -> TFut,
+    TFut: Future<Output = Result<PlayResponse, SidecarError>> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
-    let mut batches: HashMap<tokio::task::Id, u64> = HashMap::new();
+    let mut batches: HashMap<tokio::task::Id, (u64, Vec<(AccountId, ZoneId)>)> = HashMap::new();
+    let mut tickets = JoinSet::new();
     let mut open = true;
-    while open || !tasks.is_empty() {
+    while open || !tasks.is_empty() || !tickets.is_empty() {
         tokio::select! {
             job = jobs.recv(), if open => match job {
-                Some((batch, saves, timeout)) => {
+                Some((batch, saves, timeout, wanted)) => {
                     let handle = tasks.spawn(save(saves, timeout));
-                    batches.insert(handle.id(), batch);
+                    batches.insert(handle.id(), (batch, wanted));
                 }
                 None => open = false,
             },
@@ -330,8 +372,29 @@ pub(crate) async fn save_lane<F, Fut>(
                     Ok((id, result)) => (id, result),
                     Err(e) => (e.id(), Err(SidecarError::Crashed(format!("save task: {e}")))),
                 };
-                if let Some(batch) = batches.remove(&id) {
-                    let _ = replies.send(Reply::Saved { batch, result });
+                let Some((batch, wanted)) = batches.remove(&id) else {
+                    continue;
+                };
+                if let Ok(results) = &result {
+                    for (account, zone) in wanted {
+                        let confirmed = results
+                            .iter()
+                            .any(|r| r.account_id == account && r.outcome.is_confirmed());
+                        if confirmed {
+                            let asked = ticket(account, zone);
+                            tickets.spawn(async move { (account, asked.await) });
+                        }
+                    }
+                }
+                let _ = replies.send(Reply::Saved { batch, result });
+            }
+            Some(done) = tickets.join_next(), if !tickets.is_empty() => {
+                // A ticket task that panicked answers nothing: the handoff asks again itself.
+                if let Ok((account, result)) = done {
+                    let _ = replies.send(Reply::HandedOff { account, result });
+                    if let Some(w) = &wake {
+                        w.wake();
+                    }
                 }
             }
         }
@@ -393,5 +456,103 @@ mod tests {
         assert!(!got[6].1 && !got[8].1, "{got:?}");
         assert_eq!(got.iter().filter(|g| g.1).count(), 18);
         assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 4);
+    }
+
+    /// A ticket rides on a batch: asked only for a confirmed save, after the save's answer is
+    /// out; a refused save or a failed batch asks for none.
+    #[test]
+    fn save_lane_asks_tickets_only_for_confirmed_releases() {
+        use harvest_shared::api::SaveOutcome;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let zone = ZoneId::new("riverside");
+        let save = |account: i64| PlayerSave {
+            account_id: AccountId(account),
+            epoch: 1,
+            base_version: 0,
+            state: harvest_shared::state::PlayerState {
+                zone: ZoneId::new("meadow"),
+                farm: Default::default(),
+                decks: Default::default(),
+            },
+            ledger: Vec::new(),
+            release: true,
+        };
+        // Batch 1: account 1 saved, account 2 refused; batch 2 fails in transit.
+        tx.send((
+            1,
+            vec![save(1), save(2)],
+            Duration::from_secs(1),
+            vec![(AccountId(1), zone.clone()), (AccountId(2), zone.clone())],
+        ))
+        .unwrap();
+        tx.send((
+            2,
+            vec![save(3)],
+            Duration::from_secs(1),
+            vec![(AccountId(3), zone.clone())],
+        ))
+        .unwrap();
+        drop(tx);
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let asked2 = asked.clone();
+        let (wake, wakes) = FrameWake::new();
+        rt.block_on(save_lane(
+            rx,
+            reply_tx,
+            Some(wake),
+            |saves: Vec<PlayerSave>, _| async move {
+                if saves[0].account_id == AccountId(3) {
+                    return Err(SidecarError::Unavailable("down".into()));
+                }
+                Ok(saves
+                    .iter()
+                    .map(|s| SaveResult {
+                        account_id: s.account_id,
+                        outcome: if s.account_id == AccountId(1) {
+                            SaveOutcome::Saved
+                        } else {
+                            SaveOutcome::StaleEpoch
+                        },
+                        stored_epoch: 1,
+                        stored_version: 1,
+                    })
+                    .collect())
+            },
+            move |account, zone| {
+                asked2.lock().unwrap().push(account);
+                async move {
+                    Ok(PlayResponse {
+                        connect_token: "t".into(),
+                        server_addr: "127.0.0.1:5001".into(),
+                        zone,
+                        content_version: "v".into(),
+                        shard_id: "b".into(),
+                    })
+                }
+            },
+        ));
+        assert_eq!(*asked.lock().unwrap(), vec![AccountId(1)]);
+        let replies: Vec<Reply> = replies.try_iter().collect();
+        let saved = |b: u64| {
+            replies
+                .iter()
+                .position(|r| matches!(r, Reply::Saved { batch, .. } if *batch == b))
+        };
+        let ticket = replies
+            .iter()
+            .position(|r| matches!(r, Reply::HandedOff { account, result: Ok(t) } if *account == AccountId(1) && t.zone == zone))
+            .expect("the ticket of the confirmed save");
+        assert!(
+            saved(1).expect("batch 1 answered") < ticket,
+            "the save's answer goes first"
+        );
+        assert!(saved(2).is_some(), "the failed batch is answered too");
+        assert_eq!(replies.len(), 3, "two saves and one ticket");
+        assert!(wakes.try_recv().is_ok(), "the ticket woke the frame loop");
     }
 }

@@ -308,10 +308,12 @@ fn send_batches(
         .unwrap_or(crate::sidecar_client::REQUEST_TIMEOUT)
         .min(crate::sidecar_client::REQUEST_TIMEOUT);
     for (batch, saves) in queue.take_batches(at) {
+        let tickets = queue.tickets_for(&saves);
         backend.submit(Job::Save {
             batch,
             saves,
             timeout,
+            tickets,
         });
     }
 }
@@ -323,8 +325,15 @@ pub(crate) fn plugin(app: &mut App) {
             let client =
                 SidecarClient::new(&link.url, &link.service_secret, link.ca_cert.as_deref())
                     .expect("the sidecar client builds (the CA file was checked at start-up)");
-            Backend::remote(client, settings.shard_id.clone(), settings.load_concurrency)
-                .expect("the shard's I/O runtime starts")
+            Backend::remote(
+                client,
+                settings.shard_id.clone(),
+                settings.load_concurrency,
+                app.world()
+                    .get_resource::<crate::runner::FrameWake>()
+                    .cloned(),
+            )
+            .expect("the shard's I/O runtime starts")
         }
         None => Backend::memory(
             settings.shard_id.clone(),

@@ -25,7 +25,7 @@
 
 use crate::sidecar_client::SidecarError;
 use harvest_shared::api::{LedgerEntry, PlayerSave, SaveOutcome, SaveResult};
-use harvest_shared::ids::AccountId;
+use harvest_shared::ids::{AccountId, ZoneId};
 use harvest_shared::state::PlayerState;
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -62,6 +62,9 @@ struct Record {
     pending: Option<Pending>,
     /// In the `ready` list already.
     queued: bool,
+    /// The player is travelling to this zone on another shard: ask for their ticket as soon as
+    /// the release save is confirmed (see [`SaveQueue::ticket_with_release`]).
+    ticket: Option<ZoneId>,
 }
 
 #[derive(Debug)]
@@ -132,8 +135,35 @@ impl SaveQueue {
                 in_flight: None,
                 pending: None,
                 queued: false,
+                ticket: None,
             },
         );
+    }
+
+    /// `account` is travelling to `zone` on another shard: the backend asks for the ticket
+    /// right after the release save is confirmed, in the same exchange, instead of a frame
+    /// later. False if this shard holds no lease for the account.
+    pub fn ticket_with_release(&mut self, account: AccountId, zone: ZoneId) -> bool {
+        match self.records.get_mut(&account) {
+            Some(r) => {
+                r.ticket = Some(zone);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The tickets to ask for once `saves` are confirmed: each releasing save of a travelling
+    /// player (see [`SaveQueue::ticket_with_release`]).
+    pub fn tickets_for(&self, saves: &[PlayerSave]) -> Vec<(AccountId, ZoneId)> {
+        saves
+            .iter()
+            .filter(|s| s.release)
+            .filter_map(|s| {
+                let zone = self.records.get(&s.account_id)?.ticket.clone()?;
+                Some((s.account_id, zone))
+            })
+            .collect()
     }
 
     /// Queue `state` as `account`'s newest snapshot (replacing an older unsent one), with the
@@ -384,7 +414,6 @@ impl SaveQueue {
 mod tests {
     use super::*;
     use harvest_shared::farming::Farm;
-    use harvest_shared::ids::ZoneId;
     use harvest_shared::ledger::{Delta, EntryKind};
 
     /// A snapshot told apart by `n` (its farm's seed).
@@ -585,6 +614,32 @@ mod tests {
         }
         assert_eq!(total, 1000);
         assert!(q.is_empty() && q.is_settled());
+    }
+
+    #[test]
+    fn tickets_ride_only_on_the_releasing_save_of_a_traveller() {
+        let mut q = SaveQueue::new(10, 4);
+        let (traveller, stayer, gone) = (AccountId(1), AccountId(2), AccountId(3));
+        for a in [traveller, stayer, gone] {
+            q.leased(a, 1, 0);
+        }
+        assert!(!q.ticket_with_release(AccountId(9), ZoneId::new("riverside")));
+        assert!(q.ticket_with_release(traveller, ZoneId::new("riverside")));
+        // An ordinary save of the traveller asks for nothing: only the release may.
+        q.push(traveller, state(1), Vec::new(), false);
+        q.push(stayer, state(1), Vec::new(), false);
+        let (b, saves) = q.take_batches(T).remove(0);
+        assert!(q.tickets_for(&saves).is_empty());
+        q.answered(b, &ok(&saves, SaveOutcome::Saved));
+        q.push(traveller, state(2), Vec::new(), true);
+        q.push(gone, state(2), Vec::new(), true);
+        let (b, saves) = q.take_batches(T).remove(0);
+        assert_eq!(
+            q.tickets_for(&saves),
+            vec![(traveller, ZoneId::new("riverside"))]
+        );
+        q.answered(b, &ok(&saves, SaveOutcome::Saved));
+        assert!(!q.holds(traveller), "released once confirmed");
     }
 
     #[test]
