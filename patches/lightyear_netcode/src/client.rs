@@ -424,6 +424,9 @@ impl<Ctx> Client<Ctx> {
                 self.challenge_token_sequence = pkt.sequence;
                 self.challenge_token_data = pkt.token;
                 self.set_state(ClientState::SendingChallengeResponse);
+                // Answer in this update rather than at the next periodic send: the server is
+                // waiting on it (up to `packet_send_rate` saved on every connection).
+                self.last_send_time = f64::NEG_INFINITY;
                 None
             }
             (Packet::KeepAlive(_), ClientState::Connected) => {

@@ -14,7 +14,9 @@
 //!
 //! A connection request with a valid connect token is reported as [`Arriving`] as soon as
 //! netcode has checked it (through netcode's connection-request hook), a frame before the
-//! handshake completes, so the player's state is loading while the handshake finishes.
+//! handshake completes, so the player's state is loading while the handshake finishes; and
+//! the frame loop is asked for an early frame [`HANDSHAKE_RECHECK`] later, when the client's
+//! answer to the challenge is due, so the handshake does not wait a whole tick for it.
 
 use super::intents::{RequestBudget, RequestStats};
 use super::player::{Arriving, Kick};
@@ -57,6 +59,10 @@ pub struct LinkSeen(pub Duration);
 /// Unauthenticated links reaped since start.
 #[derive(Resource, Default, Debug, Clone, Copy)]
 pub struct Reaped(pub u64);
+
+/// After a connection request is answered with a challenge, the client's response is looked
+/// for this much later (an early frame, see `crate::runner`) rather than at the next tick.
+pub const HANDSHAKE_RECHECK: Duration = Duration::from_millis(20);
 
 /// Connection requests noted between two frames, at most (more are simply not noted: the
 /// players load once connected instead).
@@ -152,12 +158,21 @@ pub fn public_from_bound(bound: SocketAddr) -> SocketAddr {
 }
 
 /// Pass on the accounts whose connection requests netcode accepted since the last frame.
-fn note_arrivals(noted: Option<Res<ArrivalsNoted>>, mut arriving: MessageWriter<Arriving>) {
+fn note_arrivals(
+    noted: Option<Res<ArrivalsNoted>>,
+    mut arriving: MessageWriter<Arriving>,
+    wake: Option<Res<crate::runner::FrameWake>>,
+) {
     let Some(noted) = noted else { return };
+    let mut any = false;
     for id in noted.0.try_iter() {
+        any = true;
         if let Some(account) = account_of_client_id(id) {
             arriving.write(Arriving { account });
         }
+    }
+    if any && let Some(wake) = wake {
+        wake.wake_in(HANDSHAKE_RECHECK);
     }
 }
 
