@@ -11,9 +11,11 @@
 //!   connection request with its challenge looks again a little later, when the client's
 //!   response is due, instead of a whole tick later.
 //!
-//! Saves, loads and heartbeats wait for the next regular frame as before. An early frame is an
-//! ordinary frame (systems read real time, so nothing counts frames as ticks) and does not move
-//! the grid.
+//! Nothing else wakes the loop (saves, loads and heartbeats are read by whichever frame comes
+//! next). An early frame is an ordinary frame (systems read real time, so nothing counts
+//! frames as ticks) and does not move the grid. A shard whose last frame took more than a
+//! quarter of the tick takes no early frames until the next regular one: when busy, it keeps
+//! its cadence.
 //!
 //! Tests and benches step the app by hand (`App::update`) and never use this loop.
 
@@ -111,7 +113,11 @@ fn wait(deadline: &mut Instant, tick: Duration, early_left: &mut u32, wakes: &Wa
         let now = Instant::now();
         if now >= *deadline {
             // A frame that overran starts the grid again from now rather than catching up.
-            *deadline = (*deadline + tick).max(now);
+            *deadline = if *deadline + tick > now {
+                *deadline + tick
+            } else {
+                now + tick
+            };
             *early_left = MAX_EARLY_PER_TICK;
             // A timed wake due by now is answered by this regular frame.
             if wakes.timed().is_some_and(|t| t <= now + tick / 10) {
@@ -160,9 +166,13 @@ pub fn frame_loop(tick: Duration, wakes: Wakes) -> impl FnOnce(App) -> AppExit +
             // A wake from before this frame is answered by it (its answer is drained at the
             // frame's start); one that comes during the frame gets an early frame after it.
             wakes.clear_now();
+            let started = Instant::now();
             app.update();
             if let Some(exit) = app.should_exit() {
                 return exit;
+            }
+            if started.elapsed() > tick / 4 {
+                early_left = 0;
             }
             wait(&mut deadline, tick, &mut early_left, &wakes);
         }

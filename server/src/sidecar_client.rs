@@ -127,10 +127,16 @@ impl SidecarClient {
     }
 
     /// Take `account`'s ownership lease for `shard_id` and get its stored state.
-    pub async fn lease(&self, account: AccountId, shard_id: &str) -> Result<Lease, SidecarError> {
+    pub async fn lease(
+        &self,
+        account: AccountId,
+        shard_id: &str,
+        if_free: bool,
+    ) -> Result<Lease, SidecarError> {
         let url = format!("{}/internal/v1/players/{}/lease", self.base, account.0);
         let body = LeaseRequest {
             shard_id: shard_id.to_owned(),
+            if_free,
         };
         self.send(self.http.post(url).json(&body), None).await
     }

@@ -332,12 +332,9 @@ fn rejected_requests_are_parked_not_looped() {
 
 /// SIGTERM with the store down: the drain waits for its budget, then exits 1, because saves
 /// are unconfirmed. Requests during the drain change nothing.
-#[test]
-fn drain_with_unconfirmed_saves_exits_1() {
-    let mut app = offline_app(STEP);
-    let (link, player) = offline_join(&mut app, AccountId(11));
-    run(&mut app, Duration::from_millis(300));
-    store(&mut app).down = true;
+/// Take the store down and ask for a drain: the shard is draining, with saves it cannot make.
+fn drain_with_the_store_down(app: &mut App) {
+    store(app).down = true;
     app.world().resource::<ShutdownSignal>().request();
     app.update();
     app.update();
@@ -345,6 +342,14 @@ fn drain_with_unconfirmed_saves_exits_1() {
         *app.world().resource::<State<ShardState>>().get(),
         ShardState::Draining
     );
+}
+
+#[test]
+fn drain_with_unconfirmed_saves_exits_1() {
+    let mut app = offline_app(STEP);
+    let (link, player) = offline_join(&mut app, AccountId(11));
+    run(&mut app, Duration::from_millis(300));
+    drain_with_the_store_down(&mut app);
     request(&mut app, link, player, plant(0));
     assert_eq!(app.world().resource::<RequestStats>().accepted, 0);
     // The budget is --shutdown-timeout (15 s in tests) minus the goodbye margin.
@@ -398,17 +403,18 @@ fn a_quick_reconnect_while_loading_reuses_the_lease() {
     });
     let second = offline_link(&mut app, account);
     run(&mut app, Duration::from_millis(500));
+    assert_eq!(lease_epoch_of(&app, second), 1, "one lease only");
+    assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 0);
+}
+
+/// The lease epoch of the player attached to `link` (panics if none is).
+fn lease_epoch_of(app: &App, link: Entity) -> i64 {
     let player = app
         .world()
-        .get::<Session>(second)
+        .get::<Session>(link)
         .and_then(|s| s.player)
-        .expect("the second link got the player");
-    assert_eq!(
-        app.world().get::<Player>(player).unwrap().epoch,
-        1,
-        "one lease only"
-    );
-    assert_eq!(app.world().resource::<SaveQueue>().counters.refused, 0);
+        .expect("a player is attached to the link");
+    app.world().get::<Player>(player).unwrap().epoch
 }
 
 /// A handshake under way (`Arriving`) loads its player ahead: the session that joins finds it
@@ -432,15 +438,10 @@ fn a_player_loaded_during_the_handshake_is_attached_the_frame_it_joins() {
     app.update();
     let link = offline_link(&mut app, account);
     app.update();
-    let player = app
-        .world()
-        .get::<Session>(link)
-        .and_then(|s| s.player)
-        .expect("attached in the frame it joined");
     assert_eq!(
-        app.world().get::<Player>(player).unwrap().epoch,
+        lease_epoch_of(&app, link),
         1,
-        "one lease"
+        "attached the frame it joined, one lease"
     );
     let players = app.world().resource::<Players>();
     assert!(players.prepared.is_empty() && players.loading.is_empty());
@@ -475,19 +476,36 @@ fn a_player_loaded_for_a_handshake_that_never_joins_is_given_back() {
     assert_eq!(app.world().resource::<Players>().loaded_ahead, 0);
 }
 
+/// A handshake for a player another shard holds takes nothing ahead (an early lease is taken
+/// only if free); a session that joins, even while that ask is in flight, then takes the
+/// lease as any session does.
+#[test]
+fn an_early_load_never_takes_a_player_held_elsewhere() {
+    let mut app = offline_app(STEP);
+    let (held, racing) = (AccountId(12), AccountId(13));
+    for a in [held, racing] {
+        store(&mut app).lease(a, "other-shard").unwrap();
+    }
+    app.world_mut().write_message(Arriving { account: held });
+    run(&mut app, Duration::from_millis(200));
+    let players = app.world().resource::<Players>();
+    assert!(players.prepared.is_empty() && players.loading.is_empty());
+    let still = store(&mut app).lease_as(held, "other-shard", true);
+    assert_eq!(still.map(|l| l.epoch).ok(), Some(2), "other-shard kept it");
+
+    app.world_mut().write_message(Arriving { account: racing });
+    app.update(); // asked if free; refused next frame
+    let link = offline_link(&mut app, racing);
+    run(&mut app, Duration::from_millis(300));
+    assert_eq!(lease_epoch_of(&app, link), 2, "the session took it");
+}
+
 /// No early loads while the shard drains: its players are leaving, not arriving.
 #[test]
 fn arrivals_load_nothing_while_draining() {
     let mut app = offline_app(STEP);
     let _keeps_it_draining = offline_join(&mut app, AccountId(11));
-    store(&mut app).down = true;
-    app.world().resource::<ShutdownSignal>().request();
-    app.update();
-    app.update();
-    assert_eq!(
-        *app.world().resource::<State<ShardState>>().get(),
-        ShardState::Draining
-    );
+    drain_with_the_store_down(&mut app);
     store(&mut app).down = false;
     app.world_mut().write_message(Arriving {
         account: AccountId(10),

@@ -305,6 +305,12 @@ pub const MAX_LEDGER_ASSETS: usize = 64;
 pub struct LeaseRequest {
     /// The shard taking the lease (its directory id).
     pub shard_id: String,
+    /// Take the lease only if nobody holds it (released, never taken) or this shard already
+    /// does; otherwise 409 and nothing changes. A shard loading a player ahead of a finished
+    /// handshake asks this way, so a stray connection request cannot take a player away from
+    /// the shard they play on; a session that has joined takes the lease unconditionally.
+    #[serde(default)]
+    pub if_free: bool,
 }
 
 /// A granted lease and the state to start from.

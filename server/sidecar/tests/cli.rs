@@ -148,7 +148,8 @@ fn audit_exits_non_zero_on_a_mismatch() {
         },
         ..Default::default()
     };
-    rt.block_on(db.take_lease(id, "s", 0, &start)).unwrap();
+    rt.block_on(db.take_lease(id, "s", 0, &start, false))
+        .unwrap();
 
     let out = audit(false);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -11,8 +11,8 @@
 //!    (`POST /internal/v1/players/{id}/handoff`): a connect token to the shard hosting the
 //!    zone, exactly what `/v1/play` would answer. The backend asks in the same exchange as the
 //!    save ([`SaveQueue::ticket_with_release`]), so the ticket is here one frame after the
-//!    journey began; if it is not (the save had to be resent), the shard asks itself once the
-//!    queue no longer holds the account, [`WITH_SAVE_WAIT`] after the start.
+//!    journey began; if it is not (the save had to be resent), the shard asks itself
+//!    [`WITH_SAVE_WAIT`] after it sees the save confirmed.
 //! 3. **Go.** The ticket reaches the client in a `KickNotice` (`KickReason::Handoff`), sent in
 //!    an early frame that the ticket's arrival wakes (`crate::runner`), and the link is let go;
 //!    the client connects to the new shard, which takes the lease (a new epoch) and loads the
@@ -42,8 +42,9 @@ use harvest_shared::protocol::{KickReason, PlayerInfo};
 use std::time::Duration;
 use tracing::{info, warn};
 
-/// How long a handoff waits for the ticket asked with its release save before asking itself
-/// (normally the ticket arrives with the save's answer, one frame after the start).
+/// How long a handoff whose release save is confirmed waits for the ticket asked with it
+/// before asking itself (normally the ticket arrives a few milliseconds after the save's
+/// answer).
 pub const WITH_SAVE_WAIT: Duration = Duration::from_millis(300);
 /// Between two asks for a ticket while no shard hosts the zone.
 pub const RETRY: Duration = Duration::from_millis(500);
@@ -124,7 +125,8 @@ fn start(
             zone: d.zone.clone(),
             since: at,
             asked: u32::from(with_save),
-            ask_at: with_save.then_some(at + WITH_SAVE_WAIT),
+            ask_at: None,
+            with_save,
             let_go: false,
         });
         stats.started += 1;
@@ -160,6 +162,10 @@ fn ask(
             }
             // Asked no more; the leave saves (if still owed) and despawns as usual.
             d.let_go = true;
+            continue;
+        }
+        if confirmed && std::mem::take(&mut d.with_save) {
+            d.ask_at = Some(at + WITH_SAVE_WAIT);
             continue;
         }
         if confirmed && d.ask_at.is_none_or(|t| at >= t) {
@@ -248,10 +254,11 @@ fn deliver(
 pub(crate) fn plugin(app: &mut App) {
     app.add_message::<Depart>().init_resource::<HandoffStats>();
     // After every request of the frame is applied (so the journey's save carries them all),
-    // before the save queue hands out this frame's batches.
+    // before the save queue hands out this frame's batches. Tickets that arrived are given
+    // out before anyone is asked again.
     app.add_systems(
         Update,
-        (start, ask, deliver)
+        (start, deliver, ask)
             .chain()
             .in_set(TickSet::Persist)
             .before(super::persistence::PersistSet),

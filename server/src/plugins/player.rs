@@ -54,9 +54,10 @@ pub struct Departing {
     /// Tickets asked for so far.
     pub asked: u32,
     /// When to ask for a ticket (again) once the release save is confirmed; `None`: at once.
-    /// A handoff starts with this a little ahead: the ticket normally comes with the save's
-    /// answer (the backend asks for it as soon as the sidecar confirms the save).
     pub ask_at: Option<Duration>,
+    /// The backend asks for the ticket with the release save's answer: once the save is seen
+    /// confirmed, the shard waits a little for that ticket before asking itself.
+    pub with_save: bool,
     /// The client was given its ticket, or let go without one: nothing more to do.
     pub let_go: bool,
 }

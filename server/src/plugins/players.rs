@@ -41,7 +41,7 @@ use tracing::{info, warn};
 /// A session waiting for its state longer than this is refused as unavailable.
 pub const LOAD_TIMEOUT: Duration = Duration::from_secs(15);
 /// A player loaded for a handshake that has not joined after this long is given back.
-pub const PREPARED_TTL: Duration = Duration::from_secs(5);
+pub const PREPARED_TTL: Duration = Duration::from_secs(2);
 /// Loads under way plus players loaded ahead, beyond which an [`Arriving`] loads nothing early.
 pub const MAX_EARLY: usize = 1024;
 
@@ -61,6 +61,9 @@ pub struct Loading {
     /// Loaded for a handshake under way ([`Arriving`]), no session yet: the answer is kept
     /// in [`Players::prepared`] for the session to come.
     pub early: bool,
+    /// The lease request in flight asked for the lease only if free (an early load): a 409
+    /// means another shard holds the player, and a session that joined meanwhile loads anew.
+    pub if_free: bool,
 }
 
 /// A player loaded for a session that has not joined yet.
@@ -117,6 +120,7 @@ fn process_arrivals(
                 since: at,
                 requested: false,
                 early: true,
+                if_free: false,
             },
         );
     }
@@ -214,6 +218,7 @@ fn process_joins(
                     since: at,
                     requested: true,
                     early: false,
+                    if_free: false,
                 },
             );
             players.ready.push((account, prepared.lease));
@@ -243,6 +248,7 @@ fn process_joins(
                         since: at,
                         requested: false,
                         early: false,
+                        if_free: false,
                     },
                 );
             }
@@ -266,7 +272,12 @@ fn request_loads(
             expired.push((*account, waiting.link));
         } else if !waiting.requested && !queue.holds(*account) {
             waiting.requested = true;
-            backend.submit(Job::Lease(*account));
+            // Ahead of a handshake, never take a player from the shard they play on.
+            waiting.if_free = waiting.early;
+            backend.submit(Job::Lease {
+                account: *account,
+                if_free: waiting.if_free,
+            });
         }
     }
     for (account, link) in expired {
@@ -299,6 +310,27 @@ fn process_loads(
         .collect();
     for (account, result) in answers {
         let link = match players.loading.remove(&account) {
+            // Held by another shard (only asked if free, ahead of the handshake): a session
+            // that has joined since takes the lease as any session does.
+            Some(Loading {
+                link,
+                if_free: true,
+                ..
+            }) if matches!(result, Err(SidecarError::Rejected { status: 409, .. })) => {
+                if let Some(link) = link {
+                    players.loading.insert(
+                        account,
+                        Loading {
+                            link: Some(link),
+                            since: at,
+                            requested: false,
+                            early: false,
+                            if_free: false,
+                        },
+                    );
+                }
+                continue;
+            }
             Some(Loading {
                 link: Some(link), ..
             }) => link,
@@ -313,9 +345,17 @@ fn process_loads(
                 }
                 continue;
             }
-            // Nobody waits any more (they left, or the shard is draining); the lease simply
-            // passes to the next load.
-            _ => continue,
+            // Nobody waits any more (they left, the load timed out, or the shard is draining):
+            // a lease that came anyway is given back.
+            _ => {
+                if let Ok(lease) = result
+                    && !queue.holds(account)
+                    && !players.online.contains_key(&account)
+                {
+                    give_back(&mut queue, &content, account, lease);
+                }
+                continue;
+            }
         };
         let lease = match result {
             Ok(lease) => lease,

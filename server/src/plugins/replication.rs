@@ -9,11 +9,12 @@
 //! Replication goes out every `--replication-interval-ms`, but a player just attached to a link
 //! (a login, a handoff's arrival) is sent in the frame it arrives: waiting for the next
 //! interval would add up to that interval to every login and journey. The extra send happens
-//! only in a frame with an arrival that would otherwise send nothing.
+//! only in a frame with an arrival that would otherwise send nothing, and at most once a tick
+//! (a client reconnecting over and over cannot make the shard send to everyone at will).
 
 use super::player::{Attached, Player};
 use super::transport::ZoneRooms;
-use super::{TickSet, now};
+use super::{Settings, TickSet, now};
 use bevy::prelude::*;
 use bevy_replicon::server::server_tick::ServerTick;
 use harvest_shared::duel::Decks;
@@ -44,6 +45,9 @@ fn attach(
     mut attached: MessageReader<Attached>,
     rooms: Res<ZoneRooms>,
     tick: Option<ResMut<ServerTick>>,
+    settings: Res<Settings>,
+    time: Res<Time<Real>>,
+    mut last_extra: Local<Option<Duration>>,
 ) {
     let mut any = false;
     for Attached { player, link, zone } in attached.read() {
@@ -65,11 +69,14 @@ fn attach(
     }
     // Replicon sends whenever its tick advances; lightyear advances it every interval, before
     // `Update`. If it has not this frame, advance it for the arrivals.
+    let at = now(&time);
     if any
         && let Some(mut tick) = tick
         && !tick.is_changed()
+        && last_extra.is_none_or(|t| at.saturating_sub(t) >= settings.0.tick_duration())
     {
         tick.increment();
+        *last_extra = Some(at);
     }
 }
 

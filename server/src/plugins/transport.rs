@@ -158,14 +158,34 @@ pub fn public_from_bound(bound: SocketAddr) -> SocketAddr {
 }
 
 /// Pass on the accounts whose connection requests netcode accepted since the last frame.
+/// A client id noted is not noted again for this long (its client resends the request until
+/// answered): only a new handshake loads a player or asks for an early frame.
+pub const ARRIVAL_MEMORY: Duration = Duration::from_secs(5);
+
 fn note_arrivals(
     noted: Option<Res<ArrivalsNoted>>,
     mut arriving: MessageWriter<Arriving>,
     wake: Option<Res<crate::runner::FrameWake>>,
+    time: Res<Time<Real>>,
+    mut seen: Local<HashMap<u64, Duration>>,
 ) {
     let Some(noted) = noted else { return };
+    let at = now(&time);
     let mut any = false;
     for id in noted.0.try_iter() {
+        if seen
+            .get(&id)
+            .is_some_and(|t| at.saturating_sub(*t) < ARRIVAL_MEMORY)
+        {
+            continue;
+        }
+        if seen.len() >= MAX_ARRIVALS_NOTED {
+            seen.retain(|_, t| at.saturating_sub(*t) < ARRIVAL_MEMORY);
+            if seen.len() >= MAX_ARRIVALS_NOTED {
+                continue; // a flood of fresh handshakes: they load once connected
+            }
+        }
+        seen.insert(id, at);
         any = true;
         if let Some(account) = account_of_client_id(id) {
             arriving.write(Arriving { account });

@@ -92,7 +92,8 @@ impl Db {
         })
     }
 
-    /// Give `shard_id` the lease of `account_id` with a new epoch. `None`: no such account.
+    /// Give `shard_id` the lease of `account_id` with a new epoch. `None`: no such account, or
+    /// (with `if_free`) another shard holds the lease, which is then left as it was.
     /// `start`: the holdings a never-leased account's ledger opens with.
     pub async fn take_lease(
         &self,
@@ -100,6 +101,7 @@ impl Db {
         shard_id: &str,
         now: i64,
         start: &Holdings,
+        if_free: bool,
     ) -> Result<Option<Lease>, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let row: Option<LeaseRow> = sqlx::query_as(
@@ -107,11 +109,14 @@ impl Db {
              SELECT $1, 1, $2, 0, NULL, $3 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $1) \
              ON CONFLICT (account_id) DO UPDATE SET epoch = player_states.epoch + 1, \
              owner_shard = excluded.owner_shard, end_session_at = NULL \
+             WHERE $4 = 0 OR player_states.owner_shard IS NULL \
+             OR player_states.owner_shard = excluded.owner_shard \
              RETURNING epoch, version, state",
         )
         .bind(account_id)
         .bind(shard_id)
         .bind(now)
+        .bind(i64::from(if_free))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(r) = row else {

@@ -141,6 +141,7 @@ pub async fn deregister_shard(
     (status = 200, body = Lease, description = "The lease is the caller's, with a new epoch; any earlier owner's next save will be refused"),
     (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody, description = "No such account"),
+    (status = 409, body = ErrorBody, description = "`if_free` was asked and another shard holds the lease (nothing changed)"),
     (status = 422, body = ErrorBody),
 ))]
 pub async fn take_lease(
@@ -157,9 +158,20 @@ pub async fn take_lease(
             &req.shard_id,
             now_secs(),
             &Holdings::start(&state.cfg.content),
+            req.if_free,
         )
-        .await?
-        .ok_or(ApiError::NotFound)?;
+        .await?;
+    let Some(lease) = lease else {
+        return Err(
+            if req.if_free && state.db.account_by_id(account_id).await?.is_some() {
+                ApiError::Conflict(format!(
+                    "account {account_id}'s lease is held by another shard"
+                ))
+            } else {
+                ApiError::NotFound
+            },
+        );
+    };
     tracing::debug!(account_id, shard = %req.shard_id, epoch = lease.epoch, version = lease.version, "lease taken");
     Ok(Json(lease))
 }

@@ -154,6 +154,41 @@ both_backends!(leases_grow_the_epoch_and_saves_compare_and_swap, |app| {
     assert_error(&b, "not_found");
 });
 
+both_backends!(a_lease_asked_if_free_never_takes_a_held_player, |app| {
+    let id = app.user("ivy").await["account_id"].as_i64().unwrap();
+    let if_free = |shard: &str| json!({"shard_id": shard, "if_free": true});
+    let path = format!("/internal/v1/players/{id}/lease");
+    // Never leased: free.
+    let (s, lease) = app.internal(&path, if_free("shard-a")).await;
+    assert_eq!(s, StatusCode::OK, "{lease}");
+    assert_eq!(lease["epoch"], 1);
+    // Held by shard-a: shard-b may not take it this way, and nothing changes.
+    let (s, b) = app.internal(&path, if_free("shard-b")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_error(&b, "conflict");
+    let (_, r) = app.save("shard-a", json!([save_of(id, 1, 0, 3)])).await;
+    assert_eq!(r["results"][0]["outcome"], "saved", "shard-a still owns it");
+    // The holder itself may (a new epoch), and an unconditional lease always may.
+    let (s, lease) = app.internal(&path, if_free("shard-a")).await;
+    assert_eq!((s, &lease["epoch"]), (StatusCode::OK, &json!(2)));
+    assert_eq!(app.lease(id, "shard-b").await["epoch"], 3);
+    // Released (the last save of a journey): free again.
+    let mut release = save_of(id, 3, 1, 4);
+    release["release"] = json!(true);
+    let (_, r) = app.save("shard-b", json!([release])).await;
+    assert_eq!(r["results"][0]["outcome"], "saved");
+    let (s, lease) = app.internal(&path, if_free("shard-c")).await;
+    assert_eq!(
+        (s, &lease["epoch"], &lease["version"]),
+        (StatusCode::OK, &json!(4), &json!(2))
+    );
+    // No such account: 404 either way.
+    let (s, _) = app
+        .internal("/internal/v1/players/424242/lease", if_free("shard-a"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+});
+
 both_backends!(save_batches_are_validated, |app| {
     let id = app.user("rosa").await["account_id"].as_i64().unwrap();
     app.lease(id, "s").await;

@@ -32,8 +32,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 pub enum Job {
-    /// Take the account's lease and load its state.
-    Lease(AccountId),
+    /// Take the account's lease and load its state; with `if_free`, only if no other shard
+    /// holds the lease (409 otherwise).
+    Lease { account: AccountId, if_free: bool },
     /// Send one batch of saves, answering within `timeout`; then, for each `(account, zone)`
     /// of `tickets` whose save was confirmed, ask for a handoff ticket (a [`Reply::HandedOff`]).
     Save {
@@ -78,7 +79,7 @@ struct Remote {
     runtime: Option<tokio::runtime::Runtime>,
     client: SidecarClient,
     shard_id: String,
-    loads: mpsc::UnboundedSender<AccountId>,
+    loads: mpsc::UnboundedSender<(AccountId, bool)>,
     saves: mpsc::UnboundedSender<SaveJob>,
     wake: Option<FrameWake>,
 }
@@ -118,10 +119,15 @@ impl Backend {
         let (saves, save_rx) = mpsc::unbounded_channel();
         {
             let (client, shard, tx) = (client.clone(), shard_id.clone(), replies_tx.clone());
-            runtime.spawn(load_lane(load_rx, load_concurrency, tx, move |account| {
-                let (client, shard) = (client.clone(), shard.clone());
-                async move { client.lease(account, &shard).await }
-            }));
+            runtime.spawn(load_lane(
+                load_rx,
+                load_concurrency,
+                tx,
+                move |account, if_free| {
+                    let (client, shard) = (client.clone(), shard.clone());
+                    async move { client.lease(account, &shard, if_free).await }
+                },
+            ));
         }
         {
             let (client, shard, tx) = (client.clone(), shard_id.clone(), replies_tx.clone());
@@ -171,9 +177,9 @@ impl Backend {
             Inner::Remote(r) => r.submit(job, &self.replies_tx),
             Inner::Memory(store) => {
                 let reply = match job {
-                    Job::Lease(account) => Reply::Leased {
+                    Job::Lease { account, if_free } => Reply::Leased {
                         account,
-                        result: store.lease(account, &self.shard_id),
+                        result: store.lease_as(account, &self.shard_id, if_free),
                     },
                     // Alone there is no other shard: tickets are not asked for.
                     Job::Save { batch, saves, .. } => Reply::Saved {
@@ -245,8 +251,8 @@ impl Remote {
 
     fn submit(&self, job: Job, replies: &crossbeam_channel::Sender<Reply>) {
         match job {
-            Job::Lease(account) => {
-                let _ = self.loads.send(account);
+            Job::Lease { account, if_free } => {
+                let _ = self.loads.send((account, if_free));
             }
             Job::Save {
                 batch,
@@ -305,12 +311,12 @@ impl Remote {
 /// Lease accounts as they come, at most `limit` at once. Every account gets exactly one
 /// [`Reply::Leased`], even when its task panics.
 pub(crate) async fn load_lane<F, Fut>(
-    mut jobs: mpsc::UnboundedReceiver<AccountId>,
+    mut jobs: mpsc::UnboundedReceiver<(AccountId, bool)>,
     limit: usize,
     replies: crossbeam_channel::Sender<Reply>,
     load: F,
 ) where
-    F: Fn(AccountId) -> Fut,
+    F: Fn(AccountId, bool) -> Fut,
     Fut: Future<Output = Result<Lease, SidecarError>> + Send + 'static,
 {
     let mut tasks = JoinSet::new();
@@ -319,8 +325,8 @@ pub(crate) async fn load_lane<F, Fut>(
     while open || !tasks.is_empty() {
         tokio::select! {
             job = jobs.recv(), if open && tasks.len() < limit.max(1) => match job {
-                Some(account) => {
-                    let handle = tasks.spawn(load(account));
+                Some((account, if_free)) => {
+                    let handle = tasks.spawn(load(account, if_free));
                     accounts.insert(handle.id(), account);
                 }
                 None => open = false,
@@ -405,24 +411,37 @@ pub(crate) async fn save_lane<F, Fut, T, TFut>(
 mod tests {
     use super::*;
 
-    /// A load that panics, or fails, still answers its player; the others are unaffected; and
-    /// no more than `limit` run at once.
-    #[test]
-    fn load_lane_answers_every_account_even_on_panic() {
+    /// A runtime, a lane's job channel and its reply channel.
+    #[allow(clippy::type_complexity)]
+    fn lane_harness<J>() -> (
+        tokio::runtime::Runtime,
+        mpsc::UnboundedSender<J>,
+        mpsc::UnboundedReceiver<J>,
+        crossbeam_channel::Sender<Reply>,
+        crossbeam_channel::Receiver<Reply>,
+    ) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         let (reply_tx, replies) = crossbeam_channel::unbounded();
+        (rt, tx, rx, reply_tx, replies)
+    }
+
+    /// A load that panics, or fails, still answers its player; the others are unaffected; and
+    /// no more than `limit` run at once.
+    #[test]
+    fn load_lane_answers_every_account_even_on_panic() {
+        let (rt, tx, rx, reply_tx, replies) = lane_harness();
         let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 1..=20 {
-            tx.send(AccountId(i)).unwrap();
+            tx.send((AccountId(i), false)).unwrap();
         }
         drop(tx);
         let (r2, p2) = (running.clone(), peak.clone());
-        rt.block_on(load_lane(rx, 4, reply_tx, move |account| {
+        rt.block_on(load_lane(rx, 4, reply_tx, move |account, _| {
             let (running, peak) = (r2.clone(), p2.clone());
             async move {
                 use std::sync::atomic::Ordering::SeqCst;
@@ -463,12 +482,7 @@ mod tests {
     #[test]
     fn save_lane_asks_tickets_only_for_confirmed_releases() {
         use harvest_shared::api::SaveOutcome;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (reply_tx, replies) = crossbeam_channel::unbounded();
+        let (rt, tx, rx, reply_tx, replies) = lane_harness();
         let zone = ZoneId::new("riverside");
         let save = |account: i64| PlayerSave {
             account_id: AccountId(account),

@@ -73,7 +73,27 @@ impl MemoryStore {
     }
 
     pub fn lease(&mut self, account: AccountId, shard_id: &str) -> Result<Lease, SidecarError> {
+        self.lease_as(account, shard_id, false)
+    }
+
+    /// [`MemoryStore::lease`], or with `if_free` only when nobody else holds the lease (409
+    /// otherwise, as the sidecar answers).
+    pub fn lease_as(
+        &mut self,
+        account: AccountId,
+        shard_id: &str,
+        if_free: bool,
+    ) -> Result<Lease, SidecarError> {
         self.check_up()?;
+        if if_free
+            && let Some(owner) = self.rows.get(&account).and_then(|r| r.owner.as_deref())
+            && owner != shard_id
+        {
+            return Err(SidecarError::Rejected {
+                status: 409,
+                body: format!("account {account}'s lease is held by another shard"),
+            });
+        }
         let start = &self.start;
         let row = self.rows.entry(account).or_insert_with(|| {
             let mut row = Row {

@@ -192,9 +192,12 @@ fn drain_replies(
     for reply in backend.replies() {
         match reply {
             Reply::Leased { account, result } => {
-                // A missing account (404) says nothing about the sidecar's health.
+                // A missing account (404), or a lease asked only if free and held elsewhere
+                // (409), says nothing about the sidecar's health.
                 let health_signal = match &result {
-                    Err(SidecarError::Rejected { status: 404, .. }) => Ok(()),
+                    Err(SidecarError::Rejected {
+                        status: 404 | 409, ..
+                    }) => Ok(()),
                     r => r.as_ref().map(|_| ()),
                 };
                 note(&mut health.others, &mut log.others, health_signal, at);
