@@ -3,8 +3,10 @@
 //! to the link; when the link goes, a last save releases the lease and the entity is despawned.
 //!
 //! - A client that has begun its handshake ([`Arriving`]) has its player loaded at once, so
-//!   the state is usually here by the time it joins, a frame later. A player loaded so but
-//!   not joined within [`PREPARED_TTL`] has its lease given back with an unchanged save.
+//!   the state is usually here by the time it joins, a frame later. That early lease is asked
+//!   for only if nobody holds it (`if_free`: a 409 leaves the player where they are, and the
+//!   session takes the lease when it joins, as sessions do). A player loaded so but not joined
+//!   within [`PREPARED_TTL`] has its lease given back with an unchanged save.
 //! - The same account connecting again *here* takes its live entity over: two links never
 //!   drive one farm, and nothing is loaded twice.
 //! - An account whose last save from this shard is still outstanding (it left a moment ago) is
