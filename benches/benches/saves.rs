@@ -54,7 +54,7 @@ fn saves(c: &mut Criterion) {
             else {
                 panic!("fresh name")
             };
-            rt.block_on(db.take_lease(id, "bench", 0, &Holdings::start(&content)))
+            rt.block_on(db.take_lease(id, "bench", 0, &Holdings::start(&content), false))
                 .expect("lease");
             AccountId(id)
         })

@@ -696,7 +696,7 @@ pub fn netcode_client_id(account: AccountId, nonce: u16) -> u64 {
 /// A hint for loading early only: the session's account is always the token's user data.
 pub fn account_of_client_id(id: u64) -> Option<AccountId> {
     let account = id >> CLIENT_ID_NONCE_BITS;
-    (account > 0).then(|| AccountId(account as i64))
+    (account > 0).then_some(AccountId(account as i64))
 }
 
 #[cfg(test)]
