@@ -68,6 +68,19 @@ pub struct Loading {
     pub if_free: bool,
 }
 
+impl Loading {
+    /// A joined session's load, not requested yet (an unconditional lease).
+    fn for_session(link: Entity, since: Duration) -> Self {
+        Loading {
+            link: Some(link),
+            since,
+            requested: false,
+            early: false,
+            if_free: false,
+        }
+    }
+}
+
 /// A player loaded for a session that has not joined yet.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -243,16 +256,9 @@ fn process_joins(
                 players.loaded_ahead += u64::from(early);
             }
             None => {
-                players.loading.insert(
-                    account,
-                    Loading {
-                        link: Some(link),
-                        since: at,
-                        requested: false,
-                        early: false,
-                        if_free: false,
-                    },
-                );
+                players
+                    .loading
+                    .insert(account, Loading::for_session(link, at));
             }
         }
     }
@@ -320,16 +326,9 @@ fn process_loads(
                 ..
             }) if matches!(result, Err(SidecarError::Rejected { status: 409, .. })) => {
                 if let Some(link) = link {
-                    players.loading.insert(
-                        account,
-                        Loading {
-                            link: Some(link),
-                            since: at,
-                            requested: false,
-                            early: false,
-                            if_free: false,
-                        },
-                    );
+                    players
+                        .loading
+                        .insert(account, Loading::for_session(link, at));
                 }
                 continue;
             }
