@@ -124,7 +124,6 @@ fn start(
         commands.entity(d.player).insert(Departing {
             zone: d.zone.clone(),
             since: at,
-            asked: u32::from(with_save),
             ask_at: None,
             with_save,
             let_go: false,
@@ -169,7 +168,6 @@ fn ask(
             continue;
         }
         if confirmed && d.ask_at.is_none_or(|t| at >= t) {
-            d.asked += 1;
             d.ask_at = Some(Duration::MAX); // until the answer sets the next
             backend.submit(Job::Handoff {
                 account: p.account,

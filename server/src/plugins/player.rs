@@ -51,8 +51,6 @@ pub struct Departing {
     pub zone: ZoneId,
     /// When the handoff began.
     pub since: Duration,
-    /// Tickets asked for so far.
-    pub asked: u32,
     /// When to ask for a ticket (again) once the release save is confirmed; `None`: at once.
     pub ask_at: Option<Duration>,
     /// The backend asks for the ticket with the release save's answer: once the save is seen

@@ -287,10 +287,7 @@ impl Remote {
                 );
                 self.spawn(async move {
                     let result = client.handoff(account, &id, &zone).await;
-                    let _ = tx.send(Reply::HandedOff { account, result });
-                    if let Some(w) = wake {
-                        w.wake();
-                    }
+                    answer_ticket(&tx, wake.as_ref(), account, result);
                 });
             }
             Job::Deregister {
@@ -305,6 +302,19 @@ impl Remote {
                 });
             }
         }
+    }
+}
+
+/// Hand a ticket's answer to the tick and wake it for an early frame: a client waits on it.
+fn answer_ticket(
+    replies: &crossbeam_channel::Sender<Reply>,
+    wake: Option<&FrameWake>,
+    account: AccountId,
+    result: Result<PlayResponse, SidecarError>,
+) {
+    let _ = replies.send(Reply::HandedOff { account, result });
+    if let Some(w) = wake {
+        w.wake();
     }
 }
 
@@ -397,10 +407,7 @@ pub(crate) async fn save_lane<F, Fut, T, TFut>(
             Some(done) = tickets.join_next(), if !tickets.is_empty() => {
                 // A ticket task that panicked answers nothing: the handoff asks again itself.
                 if let Ok((account, result)) = done {
-                    let _ = replies.send(Reply::HandedOff { account, result });
-                    if let Some(w) = &wake {
-                        w.wake();
-                    }
+                    answer_ticket(&replies, wake.as_ref(), account, result);
                 }
             }
         }
