@@ -71,7 +71,7 @@ pub const MAX_ARRIVALS_NOTED: usize = 4096;
 /// Netcode's connection-request hook: it runs for each request whose connect token checked out
 /// (right key, unexpired, this server's address, not replayed from elsewhere) and never
 /// refuses one; it only passes the client id on to the tick. Requests are resent until
-/// answered, so one client is noted several times; the players plugin ignores repeats.
+/// answered, so one client is reported several times; `note_arrivals` keeps the first.
 #[derive(Debug)]
 struct NoteArrivals(crossbeam_channel::Sender<u64>);
 
@@ -157,11 +157,12 @@ pub fn public_from_bound(bound: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Pass on the accounts whose connection requests netcode accepted since the last frame.
 /// A client id noted is not noted again for this long (its client resends the request until
 /// answered): only a new handshake loads a player or asks for an early frame.
 pub const ARRIVAL_MEMORY: Duration = Duration::from_secs(5);
 
+/// Pass on the accounts whose connection requests netcode accepted since the last frame, each
+/// client id once per [`ARRIVAL_MEMORY`].
 fn note_arrivals(
     noted: Option<Res<ArrivalsNoted>>,
     mut arriving: MessageWriter<Arriving>,
